@@ -1,0 +1,194 @@
+"""Session stage: per-frame verdicts → per-clip verdicts, observations and a score.
+
+A rule fails over a clip when it fails continuously for at least its
+`min_duration_s` (short flickers are ignored); `fail_fraction` is the share of
+the time the rule could be judged during which it failed. Time is measured
+from timestamps, not frame counts, because live frames can be dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Sequence
+
+from .profile import Profile, Rule
+from .rules import FAIL, PASS, UNKNOWN, Verdict
+
+logger = logging.getLogger(__name__)
+
+# A frame's duration is the gap to the next frame, capped so a stall does not count as seconds.
+MAX_FRAME_GAP_S = 0.5
+# Unknown frames inside a failing run shorter than this do not break the run.
+BRIDGE_UNKNOWN_S = 0.5
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """Everything the session keeps about one analysed frame (no pixels)."""
+
+    index: int
+    timestamp_ms: int
+    person_found: bool
+    people_seen: int
+    activity: str
+    view: str
+    features: Any  # FrameFeatures | None
+    verdicts: tuple[Verdict, ...]
+
+    def verdict(self, rule_id: str) -> Verdict | None:
+        for v in self.verdicts:
+            if v.rule_id == rule_id:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A violation: rule, start, end and the worst value inside."""
+
+    rule_id: str
+    start_s: float
+    end_s: float
+    peak_value: float | str | bool | None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    rule_id: str
+    status: str
+    value: float | str | bool | None
+    fail_fraction: float | None
+    known_s: float
+    intervals: tuple[Interval, ...] = ()
+    reason: str | None = None
+
+
+def frame_durations(timestamps_ms: Sequence[int]) -> list[float]:
+    """Seconds each frame stands for (gap to the next frame, capped); one photo = 0."""
+    n = len(timestamps_ms)
+    if n <= 1:
+        return [0.0] * n
+    gaps = [min((timestamps_ms[i + 1] - timestamps_ms[i]) / 1000.0, MAX_FRAME_GAP_S) for i in range(n - 1)]
+    return gaps + [median(gaps)]
+
+
+def _peak(values: list[Any]) -> Any:
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if nums:
+        return max(nums, key=abs)
+    return values[0] if values else None
+
+
+def summarise_rule(rule: Rule, records: Sequence[FrameRecord], durations: Sequence[float],
+                   single_image: bool) -> RuleSummary:
+    """Aggregate one rule over a clip (or one photo)."""
+    statuses: list[str] = []
+    values: list[Any] = []
+    reasons: list[str] = []
+    for rec in records:
+        v = rec.verdict(rule.id)
+        statuses.append(v.status if v else UNKNOWN)
+        values.append(v.value if v else None)
+        if v and v.status == UNKNOWN and v.reason:
+            reasons.append(v.reason)
+
+    if single_image:
+        st, val = statuses[0], values[0]
+        reason = reasons[0] if st == UNKNOWN and reasons else None
+        ff = None if st == UNKNOWN else (1.0 if st == FAIL else 0.0)
+        return RuleSummary(rule.id, st, val, ff, 0.0, (), reason)
+
+    known_s = sum(d for s, d in zip(statuses, durations) if s != UNKNOWN)
+    fail_s = sum(d for s, d in zip(statuses, durations) if s == FAIL)
+    if known_s <= 0:
+        reason = Counter(reasons).most_common(1)[0][0] if reasons else None
+        return RuleSummary(rule.id, UNKNOWN, None, None, 0.0, (), reason)
+
+    # Failing runs, bridging short unknown gaps.
+    intervals: list[Interval] = []
+    start = end = None
+    run_vals: list[Any] = []
+    gap = 0.0
+    for rec, s, d, val in zip(records, statuses, durations, values):
+        t = rec.timestamp_ms / 1000.0
+        if s == FAIL:
+            if start is None:
+                start, run_vals = t, []
+            end, gap = t + d, 0.0
+            run_vals.append(val)
+        elif s == UNKNOWN and start is not None and gap + d <= BRIDGE_UNKNOWN_S:
+            gap += d
+        elif start is not None:
+            intervals.append(Interval(rule.id, round(start, 3), round(end, 3), _peak(run_vals)))
+            start = None
+    if start is not None:
+        intervals.append(Interval(rule.id, round(start, 3), round(end, 3), _peak(run_vals)))
+
+    # A clip shorter than the minimum duration can still fail if it fails nearly throughout.
+    min_dur = min(rule.min_duration_s, 0.8 * known_s)
+    sustained = tuple(iv for iv in intervals if iv.duration_s + 1e-6 >= min_dur)
+    status = FAIL if sustained else PASS
+    pick = FAIL if sustained else None
+    chosen = [v for s, v in zip(statuses, values) if v is not None and (s == pick if pick else s != UNKNOWN)]
+    nums = [float(v) for v in chosen if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    value: Any = round(median(nums), 3) if nums else (Counter(chosen).most_common(1)[0][0] if chosen else None)
+    return RuleSummary(rule.id, status, value, round(fail_s / known_s, 4), round(known_s, 3), sustained)
+
+
+def score(summaries: Sequence[RuleSummary], profile: Profile) -> float | None:
+    """0–100: severity-weighted share of judged rules met (a failed rule counts its time passed)."""
+    num = den = 0.0
+    for s in summaries:
+        if s.status == UNKNOWN or s.fail_fraction is None:
+            continue
+        w = profile.rule(s.rule_id).weight
+        num += w * (1.0 if s.status == PASS else 1.0 - s.fail_fraction)
+        den += w
+    return round(100.0 * num / den, 1) if den else None
+
+
+@dataclass
+class Session:
+    """Collects FrameRecords of one clip, photo or live drill and summarises them."""
+
+    profile: Profile
+    records: list[FrameRecord] = field(default_factory=list)
+
+    def add(self, record: FrameRecord) -> None:
+        if self.records and record.timestamp_ms <= self.records[-1].timestamp_ms:
+            raise ValueError("frame timestamps must increase")
+        self.records.append(record)
+
+    def summarise(self, rules: Sequence[Rule], single_image: bool = False) -> list[RuleSummary]:
+        if not self.records:
+            return [RuleSummary(r.id, UNKNOWN, None, None, 0.0, (), "no_frames") for r in rules]
+        durations = frame_durations([r.timestamp_ms for r in self.records])
+        return [summarise_rule(r, self.records, durations, single_image) for r in rules]
+
+    def observations(self) -> dict[str, Any]:
+        """Most common hand placements and feet stance, legs crossed, median trunk tilt."""
+        feats = [r.features for r in self.records if r.features is not None]
+
+        def mode(name: str) -> str:
+            vals = [getattr(f, name) for f in feats if getattr(f, name) != "unknown"]
+            return Counter(vals).most_common(1)[0][0] if vals else "unknown"
+
+        crossed = [f.legs_crossed for f in feats if f.legs_crossed is not None]
+        tilts = [f.trunk_tilt_deg for f in feats if f.trunk_tilt_deg is not None]
+        return {
+            "hands": {"left": mode("hand_left"), "right": mode("hand_right")},
+            "feet": mode("feet"),
+            "legs_crossed": (sum(crossed) > len(crossed) / 2) if crossed else None,
+            "trunk_tilt_deg": round(median(tilts), 2) if tilts else None,
+        }
+
+    def view(self) -> str:
+        views = [r.view for r in self.records if r.person_found and r.view != "unknown"]
+        return Counter(views).most_common(1)[0][0] if views else "unknown"

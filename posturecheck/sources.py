@@ -1,0 +1,801 @@
+"""First pipeline stage: media files or a camera -> RGB frames with timestamps.
+
+Every later stage (pose detection in MediaPipe VIDEO mode, smoothing, rules)
+consumes `Frame`s: RGB uint8 pixels plus a millisecond timestamp that is
+strictly increasing within one source, because MediaPipe rejects anything else.
+
+Problems a trainer can fix (missing file, damaged video, unplugged camera) are
+raised as `MediaError` with a stable `code` and a one-line message in English
+and Simplified Chinese. Where errors surface:
+
+* `VideoSource` / `ImageSource` / `open_source` raise from the constructor
+  (the first video frame is decoded there and kept buffered), never mid-way.
+* A video that breaks off later (truncated copy, decoder error) just ends:
+  the frames that decoded are yielded and a note is added to `warnings`.
+* `CameraSource` raises 'camera_unavailable' from the constructor and
+  'camera_lost' from iteration when no picture arrives for `lost_after_s`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+
+MEDIA_ERROR_CODES = frozenset({
+    "not_found", "unsupported", "empty_file", "corrupt", "no_frames",
+    "camera_unavailable", "camera_lost", "is_directory", "permission",
+})
+
+# Container fps outside this range is treated as bogus (e.g. a 1000 "fps" time base).
+FPS_MIN, FPS_MAX, FPS_FALLBACK = 1.0, 240.0, 30.0
+# A video that stops this many frames short of its container's claim is reported as truncated.
+_TRUNCATION_TOLERANCE_FRAMES = 2
+_TRUNCATION_TOLERANCE_FRACTION = 0.02
+
+
+class MediaError(Exception):
+    """A problem with the user's input that a trainer can understand and fix.
+
+    `code` is a stable short id (see MEDIA_ERROR_CODES), `str(e)` a one-line
+    English message naming the file, `message_zh` the same in Simplified Chinese,
+    `path` the offending path (None for cameras).
+    """
+
+    def __init__(self, code: str, message: str, message_zh: str, path: str | None = None):
+        super().__init__(message)
+        if code not in MEDIA_ERROR_CODES:
+            logger.debug("MediaError with unregistered code %r", code)
+        self.code = code
+        self.message = message
+        self.message_zh = message_zh
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the error picklable (e.g. raised inside a multiprocessing worker).
+        return (type(self), (self.code, self.message, self.message_zh, self.path))
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture.
+
+    index: 0-based index of the decoded frame in its source (not renumbered by stride).
+    timestamp_ms: strictly increasing within one source.
+    rgb: HxWx3 uint8, RGB order, C-contiguous.
+    """
+
+    index: int
+    timestamp_ms: int
+    rgb: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What we know about a video before reading it all.
+
+    fps: container fps when within FPS_MIN..FPS_MAX, else FPS_FALLBACK (with a warning).
+    frame_count: the container's claim (may be approximate), None when unknown.
+    width, height: native size of the first decoded frame (after the container's
+        rotation is applied); yielded frames are smaller when `max_side` is set.
+    duration_s: frame_count / fps when frame_count is known.
+    """
+
+    fps: float
+    frame_count: int | None
+    width: int
+    height: int
+    duration_s: float | None
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _err_not_found(p: Path) -> MediaError:
+    return MediaError(
+        "not_found",
+        f"{p.name}: file not found. Check the name and folder, then try again.",
+        f"{p.name}：找不到该文件。请检查文件名和所在文件夹后重试。",
+        str(p),
+    )
+
+
+def _err_is_directory(p: Path) -> MediaError:
+    return MediaError(
+        "is_directory",
+        f"{p.name}: this is a folder, not a photo or video. Choose the files inside it.",
+        f"{p.name}：这是一个文件夹，不是照片或视频。请选择其中的文件。",
+        str(p),
+    )
+
+
+def _err_unsupported(p: Path) -> MediaError:
+    ext = p.suffix.lower() or "(no extension)"
+    ext_zh = p.suffix.lower() or "（无扩展名）"
+    return MediaError(
+        "unsupported",
+        f"{p.name}: file type {ext} is not supported. "
+        f"Use a photo (JPG, PNG, BMP, WEBP, TIFF) or a video (MP4, MOV, AVI, MKV, WEBM).",
+        f"{p.name}：不支持 {ext_zh} 类型的文件。"
+        f"请使用照片（JPG、PNG、BMP、WEBP、TIFF）或视频（MP4、MOV、AVI、MKV、WEBM）。",
+        str(p),
+    )
+
+
+def _err_empty(p: Path) -> MediaError:
+    return MediaError(
+        "empty_file",
+        f"{p.name}: the file is empty (0 bytes), probably an interrupted copy. Copy it again.",
+        f"{p.name}：文件为空（0 字节），可能是复制中断。请重新复制该文件。",
+        str(p),
+    )
+
+
+def _err_permission(p: Path) -> MediaError:
+    return MediaError(
+        "permission",
+        f"{p.name}: no permission to read this file. Copy it to your own folder or ask for access.",
+        f"{p.name}：没有读取该文件的权限。请将其复制到自己的文件夹或申请访问权限。",
+        str(p),
+    )
+
+
+def _err_corrupt_image(p: Path) -> MediaError:
+    return MediaError(
+        "corrupt",
+        f"{p.name}: this file is not a readable image (it may be damaged or only partly copied). "
+        f"Re-export or re-copy it.",
+        f"{p.name}：无法读取该图片（文件可能已损坏或未完整复制）。请重新导出或重新复制。",
+        str(p),
+    )
+
+
+def _err_corrupt_video(p: Path) -> MediaError:
+    return MediaError(
+        "corrupt",
+        f"{p.name}: this file is not a readable video (it may be damaged or only partly copied). "
+        f"Re-export or re-copy it.",
+        f"{p.name}：无法读取该视频（文件可能已损坏或未完整复制）。请重新导出或重新复制。",
+        str(p),
+    )
+
+
+def _err_no_frames(p: Path) -> MediaError:
+    return MediaError(
+        "no_frames",
+        f"{p.name}: the video opened but contains no picture that can be decoded. "
+        f"Re-export it as MP4 (H.264) and try again.",
+        f"{p.name}：视频可以打开，但没有可解码的画面。请重新导出为 MP4（H.264）格式后重试。",
+        str(p),
+    )
+
+
+def _err_camera_unavailable(device: int) -> MediaError:
+    return MediaError(
+        "camera_unavailable",
+        f"Camera {device} could not be opened or sends no picture. "
+        f"Check that it is connected, allowed and not used by another app, then try again.",
+        f"无法打开摄像头 {device} 或没有画面。请确认摄像头已连接、已授权且未被其他程序占用，然后重试。",
+        None,
+    )
+
+
+def _err_camera_lost(device: int, seconds: float) -> MediaError:
+    return MediaError(
+        "camera_lost",
+        f"Camera {device} stopped sending pictures for {seconds:.0f} s (unplugged or taken by another app). "
+        f"Reconnect it and start again.",
+        f"摄像头 {device} 已有 {seconds:.0f} 秒没有画面（可能被拔出或被其他程序占用）。请重新连接后再开始。",
+        None,
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _check_file(p: Path) -> None:
+    """Raise MediaError unless `p` is an existing, non-empty, readable regular file."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise _err_not_found(p) from None
+    except PermissionError:
+        raise _err_permission(p) from None
+    except OSError as exc:  # e.g. name too long, broken network drive
+        logger.debug("stat(%s) failed: %s", p, exc)
+        raise _err_not_found(p) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise _err_is_directory(p)
+    if st.st_size == 0:
+        raise _err_empty(p)
+    try:
+        with open(p, "rb"):
+            pass
+    except PermissionError:
+        raise _err_permission(p) from None
+
+
+def media_kind(path: str | Path) -> str:
+    """Return "image" or "video" from the file extension (case-insensitive).
+
+    Raises MediaError 'not_found', 'is_directory', 'unsupported' or 'empty_file'
+    (checked in that order) so callers can reject bad inputs before any decoding.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise _err_not_found(p)
+    if p.is_dir():
+        raise _err_is_directory(p)
+    ext = p.suffix.lower()
+    if ext in IMAGE_EXTS:
+        kind = "image"
+    elif ext in VIDEO_EXTS:
+        kind = "video"
+    else:
+        raise _err_unsupported(p)
+    try:
+        size = p.stat().st_size
+    except PermissionError:
+        raise _err_permission(p) from None
+    if size == 0:
+        raise _err_empty(p)
+    return kind
+
+
+def _is_hidden(p: Path) -> bool:
+    """Dot-files (incl. macOS '._x' forks) and Windows hidden/system files."""
+    if p.name.startswith("."):
+        return True
+    attrs = getattr(p.stat(), "st_file_attributes", 0)  # Windows only
+    return bool(attrs & (getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)))
+
+
+def _natural_key(p: Path) -> tuple[Any, ...]:
+    """Sort 'img2' before 'img10', case-insensitively, as file managers do."""
+    parts = re.split(r"(\d+)", p.name.casefold())
+    return tuple((0, int(t), t) if t.isdigit() else (1, 0, t) for t in parts), p.name
+
+
+def list_media(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand folders into their photos and videos; keep other paths as given.
+
+    Folders are expanded non-recursively, in natural name order, with hidden
+    files and non-media files skipped. Plain paths (even missing or unsupported
+    ones) are kept in input order so the caller can report them per file.
+    """
+    out: list[Path] = []
+    for item in paths:
+        p = Path(item)
+        if not p.is_dir():
+            out.append(p)
+            continue
+        found: list[Path] = []
+        try:
+            entries = list(p.iterdir())
+        except PermissionError:
+            raise _err_permission(p) from None
+        for child in entries:
+            try:
+                if not child.is_file() or _is_hidden(child):
+                    continue
+            except OSError as exc:  # broken symlink, vanished file
+                logger.debug("skipping %s: %s", child, exc)
+                continue
+            if child.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS:
+                found.append(child)
+        found.sort(key=_natural_key)
+        logger.debug("%s: %d media files", p, len(found))
+        out.extend(found)
+    return out
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def _to_rgb(img: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Downscale (INTER_AREA) so max(w, h) <= max_side, then convert BGR(A)/gray to RGB once."""
+    if max_side is not None:
+        h, w = img.shape[:2]
+        if max(h, w) > max_side:
+            s = max_side / max(h, w)
+            size = (max(1, min(max_side, round(w * s))), max(1, min(max_side, round(h * s))))
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    if img.ndim == 2:
+        rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    elif img.shape[2] == 4:
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    else:
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(rgb)
+
+
+def _check_max_side(max_side: int | None) -> None:
+    if max_side is not None and int(max_side) < 1:
+        raise ValueError(f"max_side must be >= 1 or None, got {max_side}")
+
+
+def read_image(path: str | Path, *, max_side: int | None = None) -> np.ndarray:
+    """Read a photo as an HxWx3 RGB uint8 array.
+
+    Reads the bytes itself (np.fromfile + cv2.imdecode) so non-ASCII paths work
+    on every platform. EXIF orientation: cv2.imdecode with IMREAD_COLOR already
+    applies it (checked with OpenCV 5 for JPEG, PNG, WEBP and TIFF; covered by a
+    test), so it is not applied a second time here. Alpha is dropped.
+    Raises MediaError (not_found / is_directory / empty_file / permission / corrupt).
+    """
+    _check_max_side(max_side)
+    p = Path(path)
+    _check_file(p)
+    try:
+        data = np.fromfile(p, dtype=np.uint8)
+    except PermissionError:
+        raise _err_permission(p) from None
+    except OSError as exc:
+        logger.warning("reading %s failed: %s", p, exc)
+        raise _err_corrupt_image(p) from exc
+    if data.size == 0:
+        raise _err_empty(p)
+    try:
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        logger.debug("imdecode(%s) raised: %s", p, exc)
+        bgr = None
+    if bgr is None or bgr.size == 0:
+        raise _err_corrupt_image(p)
+    return _to_rgb(bgr, max_side)
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+class TimestampClock:
+    """Turns per-frame container times into strictly increasing integer ms.
+
+    Container times (CAP_PROP_POS_MSEC) are used while they are finite and
+    strictly increasing; they are shifted so the first frame is at 0 ms.
+    From the first bad value on, times are derived from the frame index and fps
+    (continuing from the last good container time, i.e. round(index * 1000 / fps)
+    when none was good) and `derived` becomes True. Finally every value is forced
+    to be at least previous + 1 ms, which MediaPipe VIDEO mode requires.
+    """
+
+    def __init__(self, fps: float):
+        if not (fps > 0 and math.isfinite(fps)):
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.fps = float(fps)
+        self.derived = False
+        self._origin: float | None = None  # container time of the first frame
+        self._last_raw: float | None = None
+        self._anchor: tuple[int, float] = (0, 0.0)  # (index, ms) of the last good container time
+        self._prev: int | None = None
+
+    def __call__(self, index: int, pos_msec: float | None) -> int:
+        """Timestamp in ms for decoded frame `index` whose container time is `pos_msec`."""
+        usable = (
+            not self.derived
+            and pos_msec is not None
+            and math.isfinite(pos_msec)
+            and (self._last_raw is None or pos_msec > self._last_raw)
+        )
+        if usable:
+            assert pos_msec is not None
+            if self._origin is None:  # only ever the first call: derived mode is final
+                self._origin = pos_msec
+            self._last_raw = pos_msec
+            ms = pos_msec - self._origin
+            self._anchor = (index, ms)
+        else:
+            self.derived = True
+            a_index, a_ms = self._anchor
+            ms = a_ms + (index - a_index) * 1000.0 / self.fps
+        ts = int(round(ms))
+        if self._prev is not None and ts <= self._prev:
+            ts = self._prev + 1
+        self._prev = ts
+        return ts
+
+
+# --------------------------------------------------------------------------- video
+
+
+def _is_ascii(s: str) -> bool:
+    return all(ord(c) < 128 for c in s)
+
+
+def _try_open(path_str: str) -> Any | None:
+    """Open a cv2.VideoCapture (FFmpeg first, then any backend); None if nothing opens it."""
+    apis = [cv2.CAP_FFMPEG, cv2.CAP_ANY] if hasattr(cv2, "CAP_FFMPEG") else [cv2.CAP_ANY]
+    for api in apis:
+        try:
+            cap = cv2.VideoCapture(path_str, api)
+        except cv2.error as exc:
+            logger.debug("VideoCapture(%s, %s) raised: %s", path_str, api, exc)
+            continue
+        if cap.isOpened():
+            return cap
+        cap.release()
+    return None
+
+
+def _windows_short_path(p: Path) -> str | None:
+    """ASCII 8.3 alias of a path on Windows (when the volume keeps them), else None."""
+    if sys.platform != "win32":
+        return None
+    import ctypes  # local: Windows only
+
+    buf = ctypes.create_unicode_buffer(32768)
+    n = ctypes.windll.kernel32.GetShortPathNameW(str(p), buf, len(buf))  # type: ignore[attr-defined]
+    if 0 < n < len(buf) and _is_ascii(buf.value):
+        return buf.value
+    return None
+
+
+def _ascii_alias(p: Path) -> tuple[str, str] | None:
+    """Hard-link (or copy) `p` to an ASCII-named temp file; returns (alias, temp_dir) or None."""
+    ext = p.suffix.lower() if _is_ascii(p.suffix) else ".bin"
+    candidates = [tempfile.gettempdir(), os.environ.get("PUBLIC"), os.environ.get("ProgramData")]
+    for base in candidates:
+        if not base or not _is_ascii(base) or not os.path.isdir(base):
+            continue
+        try:
+            tmp_dir = tempfile.mkdtemp(prefix="posturecheck_", dir=base)
+        except OSError:
+            continue
+        alias = os.path.join(tmp_dir, "input" + ext)
+        try:
+            os.link(p, alias)
+            logger.debug("hard-linked %s -> %s", p, alias)
+        except OSError:
+            try:
+                shutil.copyfile(p, alias)
+                logger.info("copied %s to %s to work around a non-ASCII path", p.name, alias)
+            except OSError as exc:
+                logger.debug("copy to %s failed: %s", alias, exc)
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+                continue
+        return alias, tmp_dir
+    return None
+
+
+def _open_capture(p: Path) -> tuple[Any | None, str | None]:
+    """Open a video, working around backends that cannot take non-ASCII paths.
+
+    Returns (capture or None, temp dir to delete on close or None).
+    """
+    cap = _try_open(str(p))
+    if cap is not None or _is_ascii(str(p)):
+        return cap, None
+    short = _windows_short_path(p)
+    if short is not None:
+        cap = _try_open(short)
+        if cap is not None:
+            return cap, None
+    alias = _ascii_alias(p)
+    if alias is None:
+        return None, None
+    cap = _try_open(alias[0])
+    if cap is None:
+        shutil.rmtree(alias[1], ignore_errors=True)
+        return None, None
+    logger.debug("opened %s through ASCII alias %s", p.name, alias[0])
+    return cap, alias[1]
+
+
+def _release(cap: Any, tmp_dir: str | None) -> None:
+    """Release a capture and delete its temp alias (also run by weakref.finalize)."""
+    if cap is not None:
+        try:
+            cap.release()
+        except cv2.error as exc:
+            logger.debug("release failed: %s", exc)
+    if tmp_dir is not None:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+class VideoSource:
+    """Frames of one video file, as a context manager and a one-shot iterable of Frame.
+
+    The constructor opens the file and decodes the first frame (kept buffered),
+    so 'corrupt' / 'empty_file' / 'no_frames' (and 'not_found', 'is_directory',
+    'permission') are raised here, never during iteration. A video that breaks
+    off later ends early with a note in `warnings`.
+
+    max_side: downscale frames so max(w, h) <= max_side (None = native size).
+    stride: yield every Nth decoded frame; Frame.index stays the decoded index.
+    frames_read counts decoded frames (including those skipped by stride).
+    """
+
+    def __init__(self, path: str | Path, *, max_side: int | None = None, stride: int = 1):
+        _check_max_side(max_side)
+        if int(stride) < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        self.path = Path(path)
+        self.max_side = max_side
+        self.stride = int(stride)
+        self.warnings: list[str] = []
+        self.frames_read = 0
+        self._iterated = False
+        self._closed = False
+        _check_file(self.path)
+
+        cap, tmp_dir = _open_capture(self.path)
+        if cap is None:
+            raise _err_corrupt_video(self.path)
+        self._cap = cap
+        self._finalizer = weakref.finalize(self, _release, cap, tmp_dir)
+        try:
+            self._init_stream()
+        except BaseException:
+            self.close()
+            raise
+
+    def _init_stream(self) -> None:
+        cap = self._cap
+        if hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
+            cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour phone rotation metadata
+        raw_fps = cap.get(cv2.CAP_PROP_FPS)
+        raw_count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        try:
+            ok, first = cap.read()
+        except cv2.error as exc:
+            logger.debug("first read of %s raised: %s", self.path, exc)
+            raise _err_corrupt_video(self.path) from None
+        if not ok or first is None or first.size == 0:
+            raise _err_no_frames(self.path)
+        self._first: np.ndarray | None = first
+        self._first_pos = cap.get(cv2.CAP_PROP_POS_MSEC)
+
+        if math.isfinite(raw_fps) and FPS_MIN <= raw_fps <= FPS_MAX:
+            fps = float(raw_fps)
+        else:
+            fps = FPS_FALLBACK
+            self._warn(f"the video reports an implausible frame rate ({raw_fps:g} fps); assumed {FPS_FALLBACK:g} fps")
+        count = int(round(raw_count)) if math.isfinite(raw_count) and raw_count > 0 else None
+        h, w = first.shape[:2]
+        self.info = VideoInfo(
+            fps=fps,
+            frame_count=count,
+            width=int(w),
+            height=int(h),
+            duration_s=None if count is None else count / fps,
+        )
+        self._clock = TimestampClock(fps)
+        logger.debug("opened %s: %s", self.path.name, self.info)
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(text)
+        logger.warning("%s: %s", self.path.name, text)
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the decoder and any temporary ASCII alias. Safe to call twice."""
+        self._closed = True
+        self._first = None
+        self._finalizer()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._iterated:
+            raise RuntimeError("VideoSource can be iterated only once; open the file again")
+        if self._closed:
+            raise RuntimeError("VideoSource is closed")
+        self._iterated = True
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        cap, stride, clock = self._cap, self.stride, self._clock
+        bgr, pos = self._first, self._first_pos
+        self._first = None
+        index = 0
+        stopped_by_error = False
+        while True:
+            ts = clock(index, pos)
+            self.frames_read = index + 1
+            if bgr is not None:
+                yield Frame(index, ts, _to_rgb(bgr, self.max_side))
+            index += 1
+            if self._closed:
+                return
+            want = index % stride == 0
+            try:
+                if want:
+                    ok, bgr = cap.read()
+                    ok = ok and bgr is not None and bgr.size > 0
+                else:
+                    ok, bgr = cap.grab(), None
+            except cv2.error as exc:
+                detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                logger.debug("decoder error in %s at frame %d: %s", self.path, index, exc)
+                self._warn(f"the decoder failed at frame {index} ({detail}); analysed the {index} frames before it")
+                stopped_by_error = True
+                break
+            if not ok:
+                break
+            pos = cap.get(cv2.CAP_PROP_POS_MSEC)
+
+        if clock.derived:
+            self._warn("container timestamps were missing or not increasing; derived them from frame index and fps")
+        claimed = self.info.frame_count
+        if not stopped_by_error and claimed is not None:
+            missing = claimed - self.frames_read
+            if missing > max(_TRUNCATION_TOLERANCE_FRAMES, _TRUNCATION_TOLERANCE_FRACTION * claimed):
+                self._warn(
+                    f"video ended after {self.frames_read} of {claimed} frames: "
+                    f"the file looks truncated; analysed what was readable"
+                )
+
+
+class ImageSource:
+    """One photo with the same shape as VideoSource: yields a single Frame(0, 0, rgb).
+
+    The image is decoded in the constructor, so MediaError is raised there.
+    `info` is None; `warnings` stays empty (kept for symmetry). Can be iterated again.
+    """
+
+    info: VideoInfo | None = None
+
+    def __init__(self, path: str | Path, *, max_side: int | None = None):
+        self.path = Path(path)
+        self.max_side = max_side
+        self.warnings: list[str] = []
+        self.frames_read = 0
+        self._rgb: np.ndarray | None = read_image(self.path, max_side=max_side)
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the pixels."""
+        self._rgb = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._rgb is None:
+            raise RuntimeError("ImageSource is closed")
+        return self._frames(self._rgb)
+
+    def _frames(self, rgb: np.ndarray) -> Iterator[Frame]:
+        self.frames_read = 1
+        yield Frame(0, 0, rgb)
+
+
+def _camera_capture(device: int) -> Any:
+    """Create the camera capture (separate so tests can substitute a fake)."""
+    return cv2.VideoCapture(device)
+
+
+class CameraSource:
+    """Live frames from a camera (cv2.VideoCapture(device)), endless until closed.
+
+    timestamp_ms is time.monotonic() since the source started, forced strictly
+    increasing. Raises MediaError 'camera_unavailable' from the constructor when
+    the device cannot be opened or gives no picture within `lost_after_s`, and
+    'camera_lost' from iteration when reads keep failing for `lost_after_s`.
+    Call close() (from any thread) to end the iteration.
+    """
+
+    info: VideoInfo | None = None
+
+    def __init__(self, device: int = 0, *, max_side: int | None = None, lost_after_s: float = 2.0):
+        _check_max_side(max_side)
+        self.device = int(device)
+        self.max_side = max_side
+        self.lost_after_s = float(lost_after_s)
+        self.warnings: list[str] = []
+        self.frames_read = 0
+        self._closed = False
+        self._iterated = False
+        self._prev_ts: int | None = None
+        try:
+            cap = _camera_capture(self.device)
+        except cv2.error as exc:
+            logger.debug("opening camera %d raised: %s", self.device, exc)
+            raise _err_camera_unavailable(self.device) from None
+        self._cap = cap
+        self._finalizer = weakref.finalize(self, _release, cap, None)
+        if not cap.isOpened():
+            self.close()
+            raise _err_camera_unavailable(self.device)
+        self._t0 = time.monotonic()
+        first = self._read_within(self.lost_after_s)
+        if first is None:
+            self.close()
+            raise _err_camera_unavailable(self.device)
+        self._first: tuple[np.ndarray, float] | None = first
+        logger.debug("camera %d opened, first frame %s", self.device, first[0].shape)
+
+    def _read_once(self) -> np.ndarray | None:
+        try:
+            ok, bgr = self._cap.read()
+        except cv2.error as exc:
+            logger.debug("camera %d read raised: %s", self.device, exc)
+            return None
+        return bgr if ok and bgr is not None and bgr.size > 0 else None
+
+    def _read_within(self, seconds: float) -> tuple[np.ndarray, float] | None:
+        """Read until a frame arrives or `seconds` pass without one (or close())."""
+        start = time.monotonic()
+        while not self._closed:
+            bgr = self._read_once()
+            now = time.monotonic()
+            if bgr is not None:
+                return bgr, now
+            if now - start > seconds:
+                return None
+            time.sleep(0.01)
+        return None
+
+    def _timestamp(self, t: float) -> int:
+        ts = int(round((t - self._t0) * 1000.0))
+        if self._prev_ts is not None and ts <= self._prev_ts:
+            ts = self._prev_ts + 1
+        self._prev_ts = ts
+        return ts
+
+    def __enter__(self) -> CameraSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop iterating and release the camera. Safe to call twice."""
+        self._closed = True
+        self._first = None
+        self._finalizer()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._iterated:
+            raise RuntimeError("CameraSource can be iterated only once")
+        if self._closed:
+            raise RuntimeError("CameraSource is closed")
+        self._iterated = True
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        got = self._first
+        self._first = None
+        index = 0
+        while got is not None:
+            bgr, t = got
+            self.frames_read = index + 1
+            yield Frame(index, self._timestamp(t), _to_rgb(bgr, self.max_side))
+            index += 1
+            if self._closed:
+                return
+            got = self._read_within(self.lost_after_s)
+            if got is None and not self._closed:
+                self.close()
+                raise _err_camera_lost(self.device, self.lost_after_s)
+
+
+def open_source(path: str | Path, *, max_side: int | None = None, stride: int = 1) -> VideoSource | ImageSource:
+    """Open a photo or a video by extension (see media_kind); stride applies to videos only."""
+    if media_kind(path) == "image":
+        return ImageSource(path, max_side=max_side)
+    return VideoSource(path, max_side=max_side, stride=stride)
