@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-smooth", action="store_true", help="disable One-Euro landmark smoothing for videos")
     a.add_argument("--max-side", type=int, default=1280, help="downscale frames so the long side is at most this (0 = native)")
 
+    r = sub.add_parser("rules", help="print the rule table of a profile")
+    r.add_argument("--profile", type=Path, help="rule profile TOML (default: the shipped profile)")
+    r.add_argument("--lang", choices=("zh", "en"), default=_default_lang())
+
     m = sub.add_parser("models", help="list the pose models or build one (heavy is built on demand)")
     m.add_argument("--build", choices=("lite", "full", "heavy"), action="append", help="build this bundle from registry packages")
     m.add_argument("--out", type=Path, help="where to write built bundles (default: ~/.posturecheck/models)")
@@ -174,12 +178,29 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from .profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        print(f"posturecheck: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    lang = args.lang
+    print(f"{profile.name}: {profile.description}")
+    for rule in profile.rules:
+        acts = ",".join(rule.activities)
+        print(f"{rule.id:28s} {rule.severity:5s} {rule.min_duration_s:>4.1f}s  {acts:26s} "
+              f"{rule.limit_text() or '-':30s} {rule.title[lang]}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"analyze": cmd_analyze, "models": cmd_models}
+    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -173,20 +173,26 @@ class Session:
         return [summarise_rule(r, self.records, durations, single_image) for r in rules]
 
     def observations(self) -> dict[str, Any]:
-        """Most common hand placements and feet stance, legs crossed, median trunk tilt."""
+        """Most common hand placements and feet stance, legs crossed, median trunk tilt and head angles."""
         feats = [r.features for r in self.records if r.features is not None]
 
         def mode(name: str) -> str:
             vals = [getattr(f, name) for f in feats if getattr(f, name) != "unknown"]
             return Counter(vals).most_common(1)[0][0] if vals else "unknown"
 
+        def med(name: str) -> float | None:
+            vals = [getattr(f, name) for f in feats if getattr(f, name) is not None]
+            return round(median(vals), 2) if vals else None
+
         crossed = [f.legs_crossed for f in feats if f.legs_crossed is not None]
-        tilts = [f.trunk_tilt_deg for f in feats if f.trunk_tilt_deg is not None]
         return {
             "hands": {"left": mode("hand_left"), "right": mode("hand_right")},
             "feet": mode("feet"),
             "legs_crossed": (sum(crossed) > len(crossed) / 2) if crossed else None,
-            "trunk_tilt_deg": round(median(tilts), 2) if tilts else None,
+            "trunk_tilt_deg": med("trunk_tilt_deg"),
+            "head_yaw_deg": med("head_yaw_deg"),
+            "head_pitch_deg": med("head_pitch_deg"),
+            "head_roll_deg": med("head_roll_deg"),
         }
 
     def view(self) -> str:
