@@ -14,6 +14,8 @@ LABELS = ("activity", "view", "multi_person", "arms_crossed", "hands_on_hips", "
           "hands_behind_back", "hands_clasped_front", "arms_hanging", "legs_crossed", "feet_v_or_together",
           "feet_apart_wide", "leaning_or_slouching", "head_tilted_or_turned")
 HEAD_YAW_TURNED_DEG = 25.0  # walking.head_forward's limit, used for "head turned"
+HEAD_PITCH_LIMIT_DEG = 15.0  # standing.head_level's limits
+HEAD_ROLL_LIMIT_DEG = 8.0
 
 
 def _rule(rep: dict[str, Any], rule_id: str) -> bool | None:
@@ -75,13 +77,14 @@ def _leaning(rep: dict[str, Any]) -> bool | None:
 
 
 def _head(rep: dict[str, Any]) -> bool | None:
-    yaw = rep["observations"].get("head_yaw_deg")
-    if yaw is not None and abs(yaw) > HEAD_YAW_TURNED_DEG:
-        return True
-    act = rep["activity"]
-    if act in ("standing", "sitting"):
-        return _rule(rep, f"{act}.head_level")
-    return None if yaw is None else False
+    """Head tilted or turned, by the standard's limits (roll ≤ 8°, pitch ±15°, yaw ±25°)."""
+    obs = rep["observations"]
+    yaw, pitch, roll = obs.get("head_yaw_deg"), obs.get("head_pitch_deg"), obs.get("head_roll_deg")
+    if all(v is None for v in (yaw, pitch, roll)):
+        return None
+    return bool((yaw is not None and abs(yaw) > HEAD_YAW_TURNED_DEG)
+                or (pitch is not None and abs(pitch) > HEAD_PITCH_LIMIT_DEG)
+                or (roll is not None and roll > HEAD_ROLL_LIMIT_DEG))
 
 
 PREDICTORS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -49,6 +49,10 @@ SW_PER_TORSO = 0.65
 # In a level head the nose tip sits this far below the ear line (median of upright dev photos,
 # MediaPipe world landmarks); head_pitch_deg is measured from there.
 NEUTRAL_NOSE_BELOW_EARS_DEG = 12.0
+# Seen from the side, MediaPipe's mid-hip→mid-shoulder line of an upright person leans back by
+# about this much (hip landmarks sit forward of the shoulder joints; medians of upright dev
+# side views: walking −4°, sitting −11°). trunk_lean_deg is measured from there.
+NEUTRAL_TRUNK_LEAN_DEG = -7.0
 # Foreshortening corrections are capped at this cosine (60°) so that noise is not blown up.
 MIN_COS_CORRECTION = 0.5
 # Nose-to-ears (or toe-to-heel) horizontal offset needed to trust a facing direction.
@@ -112,8 +116,8 @@ class FrameFeatures:
     view: str                           # VIEWS, from |body yaw|: front ≤30°, side 60–120°, back ≥150°
     body_yaw_deg: float | None          # 0 facing the camera, +90 turned to own left, ±180 back
     body_size_px: float | None          # shoulder width in px, valid in every view
-    trunk_tilt_deg: float | None        # unsigned, mid-hip→mid-shoulder from image vertical
-    trunk_lean_deg: float | None        # side view only: + forward, − backward (same line)
+    trunk_tilt_deg: float | None        # unsigned, mid-hip→mid-shoulder from image vertical (side: |trunk_lean_deg|)
+    trunk_lean_deg: float | None        # side view only: + forward, − backward, 0 = NEUTRAL_TRUNK_LEAN_DEG
     trunk_lateral_deg: float | None     # front/back/oblique: + towards the person's left
     shoulder_tilt_deg: float | None     # front/back/oblique: asin(height difference / body size)
     head_roll_deg: float | None         # front/oblique: eye (ear) line from horizontal, yaw-corrected
@@ -884,7 +888,9 @@ def compute_features(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> Frame
         if view == "side" and size is not None:
             facing = _facing_sign(lm, ok, yaw, size)
             if facing is not None:
-                trunk_lean = float(math.degrees(math.atan2(d[0] * facing, -d[1])))
+                raw = float(math.degrees(math.atan2(d[0] * facing, -d[1])))
+                trunk_lean = raw - NEUTRAL_TRUNK_LEAN_DEG
+                trunk_tilt = abs(trunk_lean)  # from the side the image tilt is the sagittal lean
         elif frontal:
             pairs = [(a, b) for a, b in ((LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER), (LM.LEFT_HIP, LM.RIGHT_HIP))
                      if ok[a] and ok[b]]

@@ -24,6 +24,7 @@ PROFILE_SCHEMA = "posturecheck.profile/1"
 SEVERITIES = {"major": 2.0, "minor": 1.0}
 ALL_VIEWS = ("front", "side", "back", "oblique")
 LANGS = ("en", "zh")
+UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽"}}
 
 
 class ProfileError(ValueError):
@@ -48,6 +49,8 @@ class Check:
     equals: bool | None = None
     views: tuple[str, ...] = ALL_VIEWS
     unit: str = ""
+    label: dict[str, str] | None = None    # short name for limit texts, e.g. {"en": "head pitch"}
+    message: dict[str, str] | None = None  # replaces the rule's message when this check fails
 
     @property
     def kind(self) -> str:
@@ -57,10 +60,12 @@ class Check:
             return "category"
         return "range"
 
-    def limit_text(self) -> str:
-        """Human-readable limit, e.g. `≤ 8°` or `-5..15°`."""
-        u = self.unit
+    def limit_text(self, lang: str | None = None, labelled: bool = True) -> str:
+        """Human-readable limit, e.g. `≤ 8°`, `-5..15°`, or `head pitch ≥ -15°` with a label."""
+        u = UNIT_WORDS.get(lang or "en", {}).get(self.unit, self.unit)
         pre = "|x| " if self.abs else ""
+        if self.label and lang and labelled:
+            pre = f"{self.label.get(lang, self.label.get('en', ''))} {pre}"
         if self.kind == "boolean":
             return f"= {str(self.equals).lower()}"
         if self.kind == "category":
@@ -95,9 +100,16 @@ class Rule:
             return self.standard_checks[standard]
         return self.checks
 
-    def limit_text(self, standard: str | None = None) -> str | None:
-        parts = [c.limit_text() for c in self.checks_for(standard) if c.kind == "range"]
+    def limit_text(self, standard: str | None = None, lang: str = "en") -> str | None:
+        ranges = [c for c in self.checks_for(standard) if c.kind == "range"]
+        parts = [c.limit_text(lang, labelled=len(ranges) > 1) for c in ranges]
         return "; ".join(parts) if parts else None
+
+    def check_for_feature(self, name: str, standard: str | None = None) -> Check | None:
+        for c in self.checks_for(standard):
+            if name in c.features:
+                return c
+        return None
 
 
 @dataclass(frozen=True)
@@ -135,7 +147,7 @@ def _num(v: Any, where: str) -> float | None:
     return float(v)
 
 
-_CHECK_KEYS = {"feature", "min", "max", "abs", "allowed", "forbidden", "equals", "views", "unit"}
+_CHECK_KEYS = {"feature", "min", "max", "abs", "allowed", "forbidden", "equals", "views", "unit", "label", "message"}
 
 
 def _check(d: dict[str, Any], where: str) -> Check:
@@ -158,7 +170,12 @@ def _check(d: dict[str, Any], where: str) -> Check:
         equals=d.get("equals"),
         views=views,
         unit=str(d.get("unit", "")),
+        label=dict(d["label"]) if "label" in d else None,
+        message=dict(d["message"]) if "message" in d else None,
     )
+    for key in ("label", "message"):
+        if getattr(c, key) is not None and not all(lang in getattr(c, key) for lang in LANGS):
+            raise ProfileError(f"{where}.{key}: needs both en and zh")
     if c.kind == "range" and c.min is None and c.max is None:
         raise ProfileError(f"{where}: a check needs min/max, allowed/forbidden or equals")
     if c.min is not None and c.max is not None and c.min > c.max:

@@ -55,6 +55,13 @@ WARNINGS = {
     "zh": {"no_person": "没有找到人：请确认学员在画面内且光线充足。",
            "people": "画面中有{n}人，已分析最大、最居中的一位。"},
 }
+OBSERVATION_WORDS = {
+    "en": {True: "yes", False: "no", None: "-"},
+    "zh": {True: "是", False: "否", None: "-", "hanging": "自然下垂", "clasped_front": "腹前相握",
+           "behind_back": "背后", "crossed": "抱胸", "on_hip": "叉腰", "in_pocket": "插兜", "raised": "抬起",
+           "other": "其他", "unknown": "未知", "v": "V字步", "together": "并拢", "parallel": "平行",
+           "t": "丁字步", "apart_wide": "过宽"},
+}
 LABELS = {
     "en": {"source": "Source", "activity": "Activity", "view": "View", "score": "Score", "frames": "Frames",
            "duration": "Duration", "rule": "Rule", "status": "Status", "value": "Value", "limit": "Limit",
@@ -94,12 +101,14 @@ def rule_message(rule: Rule, status: str, value: Any, reason: str | None, lang: 
     if status == PASS:
         return PASS_TEMPLATE[lang].format(title=title)
     if status == FAIL:
-        limit = rule.limit_text(standard) or ""
+        check = rule.check_for_feature(reason, standard) if reason else None
+        template = check.message[lang] if check is not None and check.message else rule.messages[lang]
+        limit = (check.limit_text(lang, labelled=False) if check is not None and check.kind == "range" else rule.limit_text(standard, lang)) or ""
         try:
-            return rule.messages[lang].format(value=value if isinstance(value, (int, float)) else float("nan"),
+            return template.format(value=value if isinstance(value, (int, float)) else float("nan"),
                                               limit=limit)
         except (ValueError, KeyError, IndexError):
-            return rule.messages[lang]
+            return template
     template = REASONS[lang].get(reason or "not_visible", REASONS[lang]["not_visible"])
     return template.format(title=title, view=VIEW_WORDS[lang].get(view, view), hint=_hint_for(rule, lang))
 
@@ -125,7 +134,7 @@ def to_json(analysis: ClipAnalysis, lang: str = "en", standard: str | None = Non
             "id": s.rule_id,
             "status": s.status,
             "value": _num(value),
-            "limit": rule.limit_text(standard),
+            "limit": rule.limit_text(standard, _lang(lang)),
             "fail_fraction": _num(s.fail_fraction),
             "message": rule_message(rule, s.status, value, s.reason, lang, view, standard),
             "title": rule.title[_lang(lang)],
@@ -164,9 +173,11 @@ def _pad(s: str, width: int) -> str:
     return s + " " * max(0, width - _width(s))
 
 
-def _fmt_value(v: Any) -> str:
-    if v is None:
-        return "-"
+def _fmt_value(v: Any, lang: str = "en") -> str:
+    if v is None or isinstance(v, bool):
+        return OBSERVATION_WORDS[lang].get(v, str(v))
+    if isinstance(v, str):
+        return OBSERVATION_WORDS[lang].get(v, v)
     if isinstance(v, float):
         return f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}"
     return str(v)
@@ -185,15 +196,16 @@ def to_text(report: dict[str, Any], lang: str = "en") -> str:
         f"{L['score']}: {'-' if report['score'] is None else report['score']}   "
         f"{L['frames']}: {report['frames_analyzed']}"
         + (f"   {L['duration']}: {report['duration_s']:.1f}s" if report.get("duration_s") else ""),
-        f"{L['hands']}: {obs['hands']['left']}/{obs['hands']['right']}   {L['feet']}: {obs['feet']}   "
-        f"{L['legs_crossed']}: {obs['legs_crossed']}   {L['trunk']}: {_fmt_value(obs['trunk_tilt_deg'])}",
+        f"{L['hands']}: {_fmt_value(obs['hands']['left'], lang)}/{_fmt_value(obs['hands']['right'], lang)}   "
+        f"{L['feet']}: {_fmt_value(obs['feet'], lang)}   {L['legs_crossed']}: {_fmt_value(obs['legs_crossed'], lang)}   "
+        f"{L['trunk']}: {_fmt_value(obs['trunk_tilt_deg'])}°",
         "",
     ]
     rows = [(L["rule"], L["status"], L["value"], L["limit"], L["failed"], L["advice"])]
     for r in report["rules"]:
         ff = "-" if r["fail_fraction"] is None else f"{100 * r['fail_fraction']:.0f}%"
         val = r["value"] if r["value"] is not None else r.get("observed")
-        rows.append((r["id"], st[r["status"]], _fmt_value(val), r["limit"] or "-", ff,
+        rows.append((r["id"], st[r["status"]], _fmt_value(val, lang), r["limit"] or "-", ff,
                      "" if r["status"] == "pass" else r["message"]))
     widths = [max(_width(row[i]) for row in rows) for i in range(5)]
     for row in rows:

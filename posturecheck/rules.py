@@ -75,12 +75,10 @@ def evaluate_rule(rule: Rule, features: Any, *, standard: str | None = None) -> 
             v = _feature(features, name)
             s = _apply(check, v)
             statuses.append(s)
-            if check.kind == "range" and value is None and v is not None:
-                value = float(v)
             if s == FAIL and failed_on is None:
-                failed_on = name
-                if check.kind != "range":
-                    value = v if value is None else value
+                failed_on, value = name, v  # report the value that broke the rule
+            elif value is None and failed_on is None and v is not None and v != "unknown":
+                value = v
     if not any_view_ok:
         return Verdict(rule.id, UNKNOWN, None, REASON_VIEW)
     if FAIL in statuses:

@@ -92,16 +92,17 @@ def summarise_rule(rule: Rule, records: Sequence[FrameRecord], durations: Sequen
     statuses: list[str] = []
     values: list[Any] = []
     reasons: list[str] = []
+    frame_reasons: list[str | None] = []
     for rec in records:
         v = rec.verdict(rule.id)
         statuses.append(v.status if v else UNKNOWN)
         values.append(v.value if v else None)
+        frame_reasons.append(v.reason if v else None)
         if v and v.status == UNKNOWN and v.reason:
             reasons.append(v.reason)
 
     if single_image:
-        st, val = statuses[0], values[0]
-        reason = reasons[0] if st == UNKNOWN and reasons else None
+        st, val, reason = statuses[0], values[0], frame_reasons[0]
         ff = None if st == UNKNOWN else (1.0 if st == FAIL else 0.0)
         return RuleSummary(rule.id, st, val, ff, 0.0, (), reason)
 
@@ -135,11 +136,15 @@ def summarise_rule(rule: Rule, records: Sequence[FrameRecord], durations: Sequen
     min_dur = min(rule.min_duration_s, 0.8 * known_s)
     sustained = tuple(iv for iv in intervals if iv.duration_s + 1e-6 >= min_dur)
     status = FAIL if sustained else PASS
-    pick = FAIL if sustained else None
-    chosen = [v for s, v in zip(statuses, values) if v is not None and (s == pick if pick else s != UNKNOWN)]
+    reason = None
+    if sustained:  # report the feature that failed most often, and its typical failing value
+        reason = Counter(r for s, r in zip(statuses, frame_reasons) if s == FAIL).most_common(1)[0][0]
+        chosen = [v for s, v, r in zip(statuses, values, frame_reasons) if s == FAIL and r == reason and v is not None]
+    else:
+        chosen = [v for s, v in zip(statuses, values) if s != UNKNOWN and v is not None]
     nums = [float(v) for v in chosen if isinstance(v, (int, float)) and not isinstance(v, bool)]
     value: Any = round(median(nums), 3) if nums else (Counter(chosen).most_common(1)[0][0] if chosen else None)
-    return RuleSummary(rule.id, status, value, round(fail_s / known_s, 4), round(known_s, 3), sustained)
+    return RuleSummary(rule.id, status, value, round(fail_s / known_s, 4), round(known_s, 3), sustained, reason)
 
 
 def score(summaries: Sequence[RuleSummary], profile: Profile) -> float | None:

@@ -140,12 +140,15 @@ OBLIQUE_VIEW_REASON = "oblique view: film from the side"
 
 @dataclass(frozen=True)
 class ArmMeasure:
-    """One arm's swing per stride.
+    """One arm's swing per stride: the upper arm's (shoulder -> elbow) angle from the
+    trunk line (mid-shoulder -> mid-hip) in the sagittal plane, seen from the side.
 
     forward_deg[i]: forward peak of stride i (degrees in front of the trunk line).
     backward_deg[i]: backward peak magnitude of stride i (degrees behind the trunk
-        line; negative if the arm never got behind it).
-    forward_t_s / backward_t_s: when those peaks happened.
+        line, positive; negative if the arm never got behind it).
+    forward_t_s / backward_t_s: when those peaks happened (a stride = one forward and
+        the adjacent backward peak). reliable False comes with a `reason`; near tells
+        whether this is the arm nearer the camera.
     """
 
     forward_deg: list[float] = field(default_factory=list)
@@ -696,18 +699,22 @@ def measure_arm_swing(times_ms: Sequence[float], landmarks: Sequence[PoseLandmar
                       view_hint: str | None = None) -> ArmSwing:
     """Arm swing per stride for each arm, from a side view (image-plane angles).
 
-    view_hint: "side" or "front" to override the automatic view estimate.
-    The near arm is reliable when at least MIN_STRIDES strides were measured; the far arm
-    is always reported unreliable (occluded); a front or oblique view gives no numbers.
+    view_hint: "side", "front" or "oblique" to override the automatic view estimate.
+    Forward is the way the person travels/faces (hip travel, toes, nose: majority); the
+    near arm is picked by visibility and depth (falling back on the side the facing
+    direction shows). Strides are the near arm's half-cycles, segmented at its own
+    oscillation period (or twice the step period when that is weak). The near arm is
+    reliable with at least MIN_STRIDES strides; the far arm is always unreliable
+    (occluded; its numbers, if any, are kept); a front or oblique view gives no numbers.
     """
+    if view_hint not in (None, "side", "front", "oblique"):
+        raise ValueError(f"view_hint must be 'side', 'front', 'oblique' or None, got {view_hint!r}")
     clip = _clip(times_ms, landmarks)
     view_est = _view(clip)
     view = view_hint or view_est.view
-    if view_hint not in (None, "side", "front", "oblique"):
-        raise ValueError(f"view_hint must be 'side', 'front', 'oblique' or None, got {view_hint!r}")
 
-    def unreliable(reason: str, **kw: object) -> ArmSwing:
-        return ArmSwing(ArmMeasure(reason=reason), ArmMeasure(reason=reason), view, **kw)  # type: ignore[arg-type]
+    def unreliable(reason: str, near_side: str | None = None, facing: str | None = None) -> ArmSwing:
+        return ArmSwing(ArmMeasure(reason=reason), ArmMeasure(reason=reason), view, near_side, facing)
 
     if view == "front":
         return unreliable(FRONT_VIEW_REASON)

@@ -9,7 +9,7 @@ import pytest
 
 import skeleton as S
 from posturecheck.features import (
-    FEET_STANCES, HAND_PLACES, VIEWS, LandmarkSmoother, OneEuroFilter, angle_deg, classify_feet, classify_hand,
+    FEET_STANCES, HAND_PLACES, NEUTRAL_TRUNK_LEAN_DEG, VIEWS, LandmarkSmoother, OneEuroFilter, angle_deg, classify_feet, classify_hand,
     compute_features, estimate_view, tilt_from_horizontal_deg, tilt_from_vertical_deg,
 )
 from posturecheck.landmarks import LM
@@ -98,17 +98,19 @@ def test_body_size_without_world():
 def test_trunk_lean_forward_and_back_from_the_side(yaw):
     fwd = feats(S.yaw(S.lean_trunk(S.upright(), 12), yaw))
     assert fwd.view == "side"
-    assert fwd.trunk_tilt_deg == pytest.approx(12.0, abs=0.5)
-    assert fwd.trunk_lean_deg == pytest.approx(12.0, abs=0.5)
+    # lean is measured from MediaPipe's upright neutral (NEUTRAL_TRUNK_LEAN_DEG), the tilt is its size
+    n = NEUTRAL_TRUNK_LEAN_DEG
+    assert fwd.trunk_lean_deg == pytest.approx(12.0 - n, abs=0.5)
+    assert fwd.trunk_tilt_deg == pytest.approx(abs(12.0 - n), abs=0.5)
     back = feats(S.yaw(S.lean_trunk(S.upright(), -10), yaw))
-    assert back.trunk_lean_deg == pytest.approx(-10.0, abs=0.5)
+    assert back.trunk_lean_deg == pytest.approx(-10.0 - n, abs=0.5)
     assert fwd.trunk_lateral_deg is None and fwd.shoulder_tilt_deg is None
 
 
 def test_trunk_lean_direction_from_feet_when_head_hidden():
     body = S.yaw(S.lean_trunk(S.upright(), 12), -90)
     f = feats(body, hidden=range(0, 11), world=False)
-    assert f.trunk_lean_deg == pytest.approx(12.0, abs=0.5)
+    assert f.trunk_lean_deg == pytest.approx(12.0 - NEUTRAL_TRUNK_LEAN_DEG, abs=0.5)
 
 
 @pytest.mark.parametrize("yaw", [0, 180])
