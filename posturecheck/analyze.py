@@ -19,7 +19,7 @@ from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
 from .rules import evaluate_frame, rules_for
 from .session import FrameRecord, RuleSummary, Session, score
-from .sources import ImageSource, VideoSource, media_kind, open_source
+from .sources import ImageSource, VideoSource, media_kind, open_source, prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                                  smooth=options.smooth, single_image=(kind == "image"))
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None
         try:
-            for frame in source:
+            frames = prefetch(source) if isinstance(source, VideoSource) else iter(source)
+            for frame in frames:
                 t0 = time.perf_counter()
                 result = estimator.detect(frame.rgb, frame.timestamp_ms)
                 t1 = time.perf_counter()

@@ -191,7 +191,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     for rule in profile.rules:
         acts = ",".join(rule.activities)
         print(f"{rule.id:28s} {rule.severity:5s} {rule.min_duration_s:>4.1f}s  {acts:26s} "
-              f"{rule.limit_text() or '-':30s} {rule.title[lang]}")
+              f"{rule.limit_text(None, lang) or '-':30s} {rule.title[lang]}")
     return EXIT_OK
 
 
@@ -206,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("posturecheck: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `posturecheck rules | head`
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

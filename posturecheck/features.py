@@ -183,11 +183,17 @@ def _unit(v: np.ndarray) -> np.ndarray | None:
 
 
 def usable_mask(lm: PoseLandmarks, min_visibility: float = 0.5) -> np.ndarray:
-    """(33,) bool per landmark: visibility >= min_visibility and inside the frame."""
-    xy = lm.image[:, :2]
-    finite = np.all(np.isfinite(lm.image), axis=1)
-    inside = np.all((xy >= 0.0) & (xy <= 1.0), axis=1)
-    return (lm.visibility >= min_visibility) & inside & finite
+    """(33,) bool per landmark: visibility >= min_visibility and inside the frame (cached per frame)."""
+    cache = lm.__dict__.setdefault("_usable_cache", {})  # frozen dataclass: cache beside the fields
+    mask = cache.get(min_visibility)
+    if mask is None:
+        xy = lm.image[:, :2]
+        finite = np.all(np.isfinite(lm.image), axis=1)
+        inside = np.all((xy >= 0.0) & (xy <= 1.0), axis=1)
+        mask = (lm.visibility >= min_visibility) & inside & finite
+        mask.flags.writeable = False
+        cache[min_visibility] = mask
+    return mask
 
 
 def _torso_points(pts: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,13 @@ class PoseLandmarks:
         if self.world is not None and self.world.shape != (NUM_LANDMARKS, 3):
             raise ValueError(f"world landmarks must be (33, 3), got {self.world.shape}")
 
-    @property
+    @cached_property
     def px(self) -> np.ndarray:
-        """(33, 2) image coordinates in pixels (square units, y down)."""
+        """(33, 2) image coordinates in pixels (square units, y down); computed once, read-only."""
         w, h = self.image_size
-        return self.image[:, :2] * np.array([w, h], dtype=np.float64)
+        p = self.image[:, :2] * np.array([w, h], dtype=np.float64)
+        p.flags.writeable = False
+        return p
 
     def visible(self, *idx: int, threshold: float = 0.5) -> bool:
         """True when every listed landmark has visibility >= threshold."""

@@ -799,3 +799,46 @@ def open_source(path: str | Path, *, max_side: int | None = None, stride: int = 
     if media_kind(path) == "image":
         return ImageSource(path, max_side=max_side)
     return VideoSource(path, max_side=max_side, stride=stride)
+
+
+def prefetch(frames: Iterable[Frame], size: int = 8) -> Iterator[Frame]:
+    """Decode ahead in a background thread so decoding overlaps pose inference.
+
+    OpenCV releases the GIL while decoding, so on two cores this hides most of
+    the decode time. Exceptions in the reader are re-raised in the consumer.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
+            q.put(exc)
+
+    thread = threading.Thread(target=reader, name="posturecheck-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=2.0)

@@ -39,7 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
     ap.add_argument("--model", default="full")
-    ap.add_argument("--repeat", type=int, default=2, help="alternate raw/end-to-end runs this many times, keep the best of each")
+    ap.add_argument("--repeat", type=int, default=3, help="alternate raw/end-to-end runs this many times, keep the best of each")
     args = ap.parse_args()
     options = AnalyzeOptions(model=args.model)
     with VideoSource(args.video, max_side=options.max_side) as src:
