@@ -37,7 +37,8 @@ class AnalyzeOptions:
     standard: str | None = None
     smooth: bool = True
     max_side: int | None = 1280
-    num_poses: int = 2
+    num_poses: int = 2          # videos: trainee + one more to notice others
+    num_poses_photo: int = 5    # photos: cheap, so look for a whole group
 
     def __post_init__(self) -> None:
         if self.activity not in ACTIVITY_CHOICES:
@@ -148,7 +149,7 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
         if own_estimator:
             estimator = PoseEstimator(PoseEstimatorOptions(
                 model=options.model, running_mode="image" if kind == "image" else "video",
-                num_poses=options.num_poses))
+                num_poses=options.num_poses_photo if kind == "image" else options.num_poses))
         analyzer = FrameAnalyzer(profile, activity=options.activity, standard=options.standard,
                                  smooth=options.smooth, single_image=(kind == "image"))
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None

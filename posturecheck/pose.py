@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 RUNNING_MODES = ("image", "video")
 # How much a candidate must overlap the previous trainee to be "the same person".
 SAME_PERSON_MIN_IOU = 0.2
+# Photos: the detector's input is small, so groups are also searched in two overlapping
+# halves (each this wide) to count the people in view; boxes overlapping more than
+# DUPLICATE_IOU are the same person.
+TILE_WIDTH = 0.6
+DUPLICATE_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class PoseEstimatorOptions:
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    count_people_in_tiles: bool = True  # IMAGE mode only: extra passes to count people in groups
 
     def __post_init__(self) -> None:
         if self.running_mode not in RUNNING_MODES:
@@ -161,7 +167,24 @@ class PoseEstimator:
         idx = select_trainee(people, self._previous if self.options.running_mode == "video" else None)
         self._previous = people[idx]
         others = tuple(p for i, p in enumerate(people) if i != idx)
-        return PoseResult(int(timestamp_ms), people[idx], len(people), others)
+        seen = len(people)
+        if self.options.running_mode == "image" and self.options.count_people_in_tiles:
+            seen = max(seen, self._count_in_tiles(rgb, people))
+        return PoseResult(int(timestamp_ms), people[idx], seen, others)
+
+    def _count_in_tiles(self, rgb: np.ndarray, people: Sequence[PoseLandmarks]) -> int:
+        """People in a photo, also searching two overlapping side-by-side halves."""
+        h, w = rgb.shape[:2]
+        boxes = [_bbox(p) for p in people]
+        tile_w = int(w * TILE_WIDTH)
+        for x0 in (0, w - tile_w):
+            tile = np.ascontiguousarray(rgb[:, x0:x0 + tile_w])
+            res = self._landmarker.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=tile))
+            for lms in res.pose_landmarks or []:
+                b = _bbox(_to_landmarks(lms, None, (tile_w, h))) + np.array([x0, 0, x0, 0])
+                if all(_iou(b, other) < DUPLICATE_IOU for other in boxes):
+                    boxes.append(b)
+        return len(boxes)
 
     def close(self) -> None:
         """Release the native graph now (an unclosed landmarker complains at exit)."""
