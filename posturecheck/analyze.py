@@ -11,13 +11,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .activity import ActivityTracker, Segment, classify_posture, dominant_activity, segments_from_labels
 from .features import LandmarkSmoother, compute_features
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
 from .rules import evaluate_frame, rules_for
+from .overtime import judge_clip
 from .session import FrameRecord, RuleSummary, Session, score
 from .sources import ImageSource, VideoSource, media_kind, open_source, prefetch
 
@@ -58,7 +59,7 @@ class FrameAnalyzer:
         self.single_image = single_image
         self._smoother = LandmarkSmoother() if smooth and not single_image else None
         self._tracker = ActivityTracker()
-        self._rule_ids = profile.ids
+        self._rule_ids = profile.frame_rule_ids
 
     def process(self, result: PoseResult, index: int) -> FrameRecord:
         lm = result.person
@@ -93,6 +94,7 @@ class ClipAnalysis:
     duration_s: float | None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    extra_observations: dict[str, Any] = field(default_factory=dict)
 
     @property
     def frames_analyzed(self) -> int:
@@ -116,8 +118,9 @@ class ClipAnalysis:
 ProgressFn = Callable[[int, int | None], None]
 
 
-def summarise(session: Session, kind: str, forced_activity: str) -> tuple[str, list[Segment], list[RuleSummary]]:
-    """Clip activity, its segments and the per-rule summaries of the listed rules."""
+def summarise(session: Session, kind: str, forced_activity: str
+              ) -> tuple[str, list[Segment], list[RuleSummary], dict[str, Any]]:
+    """Clip activity, its segments, per-rule summaries of the listed rules, extra observations."""
     recs = session.records
     profile = session.profile
     if kind == "image":
@@ -133,7 +136,11 @@ def summarise(session: Session, kind: str, forced_activity: str) -> tuple[str, l
         for rule in rules_for(profile, act):
             if rule not in listed:
                 listed.append(rule)
-    return activity, segments, session.summarise(listed, single_image=(kind == "image"))
+    frame_summaries = {s.rule_id: s for s in session.summarise([r for r in listed if r.scope == "frame"],
+                                                                single_image=(kind == "image"))}
+    clip = judge_clip(session, segments, listed, kind)
+    summaries = [frame_summaries.get(r.id) or clip.summaries[r.id] for r in listed]
+    return activity, segments, summaries, clip.observations
 
 
 def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
@@ -173,7 +180,7 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
             last = session.records[-1].timestamp_ms
             fps = source.info.fps if source.info else 30.0
             duration = round(last / 1000.0 + 1.0 / fps, 3)
-    activity, segments, summaries = summarise(session, kind, options.activity)
+    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity)
     people = max((r.people_seen for r in session.records), default=0)
     if not any(r.person_found for r in session.records):
         warnings.append("no_person")
@@ -181,4 +188,5 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
         warnings.append(f"people:{people}")
     if kind == "image" and isinstance(source, ImageSource):
         duration = None
-    return ClipAnalysis(str(path), kind, session, summaries, activity, segments, duration, warnings, timings)
+    return ClipAnalysis(str(path), kind, session, summaries, activity, segments, duration, warnings, timings,
+                        extra_obs)

@@ -88,6 +88,9 @@ class Rule:
     title: dict[str, str]
     severity: str = "major"
     min_duration_s: float = 1.0
+    # "frame": judged on every frame from FrameFeatures; "clip": judged over time from
+    # clip-level measurements (arm swing per stride, rhythm, sway, jiggle, bows).
+    scope: str = "frame"
     # Per-standard (men/women) replacement checks, e.g. men may hold hands behind the back.
     standard_checks: dict[str, tuple[Check, ...]] = field(default_factory=dict)
 
@@ -129,6 +132,10 @@ class Profile:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.rules)
+
+    @property
+    def frame_rule_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.rules if r.scope == "frame")
 
 
 def _tuple(v: Any, where: str) -> tuple[str, ...]:
@@ -204,6 +211,9 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str) -> Rule:
         if lang not in messages or lang not in title:
             raise ProfileError(f"{where}: needs `title.{lang}` and `message.{lang}`")
     min_dur = _num(d.get("min_duration_s", defaults.get("min_duration_s", 1.0)), where + ".min_duration_s")
+    scope = d.get("scope", "frame")
+    if scope not in ("frame", "clip"):
+        raise ProfileError(f"{where}: scope must be 'frame' or 'clip'")
     return Rule(
         id=rid,
         activities=_tuple(d.get("activities", []), where + ".activities"),
@@ -212,6 +222,7 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str) -> Rule:
         title=dict(title),
         severity=severity,
         min_duration_s=float(min_dur or 0.0),
+        scope=scope,
         standard_checks=standard_checks,
     )
 

@@ -28,6 +28,8 @@ REASONS = {
         "activity": "{title}: not checked for this activity.",
         "no_person": "{title}: no person found.",
         "no_frames": "{title}: no frames were analysed.",
+        "single_frame": "{title}: judged over time; a photo cannot show it.",
+        "not_measured": "{title}: could not be measured in this clip.",
     },
     "zh": {
         "view": "{title}：当前机位（{view}）无法判断此项；{hint}",
@@ -35,6 +37,8 @@ REASONS = {
         "activity": "{title}：此动作不检查该项。",
         "no_person": "{title}：画面中没有找到人。",
         "no_frames": "{title}：没有可分析的画面。",
+        "single_frame": "{title}：需要在视频中随时间判断，照片无法判断。",
+        "not_measured": "{title}：本段视频无法测量此项。",
     },
 }
 VIEW_WORDS = {
@@ -109,7 +113,9 @@ def rule_message(rule: Rule, status: str, value: Any, reason: str | None, lang: 
                                               limit=limit)
         except (ValueError, KeyError, IndexError):
             return template
-    template = REASONS[lang].get(reason or "not_visible", REASONS[lang]["not_visible"])
+    template = REASONS[lang].get(reason or "not_visible")
+    if template is None:  # a free-text reason from a measurement (e.g. "front view: film from the side")
+        return f"{title}: {reason}" if lang == "en" else f"{title}：{reason}"
     return template.format(title=title, view=VIEW_WORDS[lang].get(view, view), hint=_hint_for(rule, lang))
 
 
@@ -156,7 +162,7 @@ def to_json(analysis: ClipAnalysis, lang: str = "en", standard: str | None = Non
         "view": view,
         "score": analysis.score,
         "rules": rules,
-        "observations": analysis.session.observations(),
+        "observations": {**analysis.session.observations(), **analysis.extra_observations},
         "segments": [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "activity": s.activity}
                      for s in analysis.segments],
         "warnings": [warning_text(w, lang) for w in analysis.warnings],

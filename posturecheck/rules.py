@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .profile import Check, Profile, Rule
 
@@ -34,6 +34,9 @@ class Verdict:
 
 
 def _feature(features: Any, name: str) -> Any:
+    """A measurement by name from FrameFeatures (attribute) or clip measurements (mapping)."""
+    if isinstance(features, Mapping):
+        return features.get(name)
     if not hasattr(features, name):
         raise KeyError(f"profile refers to unknown feature {name!r}")
     return getattr(features, name)
@@ -61,8 +64,8 @@ def _apply(check: Check, value: Any) -> str:
 
 
 def evaluate_rule(rule: Rule, features: Any, *, standard: str | None = None) -> Verdict:
-    """Verdict of one rule on one frame's features."""
-    view = getattr(features, "view", "unknown")
+    """Verdict of one rule on one frame's features (or a clip's measurements mapping)."""
+    view = features.get("view", "unknown") if isinstance(features, Mapping) else getattr(features, "view", "unknown")
     statuses: list[str] = []
     value: Any = None
     failed_on: str | None = None
@@ -113,6 +116,8 @@ def evaluate_frame(profile: Profile, features: Any, activity: str, *,
     rules = rules_for(profile, activity) if rule_ids is None else tuple(profile.rule(i) for i in rule_ids)
     out: list[Verdict] = []
     for rule in rules:
+        if rule.scope != "frame":
+            continue  # judged over time by the clip stage
         if features is None:
             out.append(Verdict(rule.id, UNKNOWN, None, REASON_NO_PERSON))
         elif not applies(rule, activity):
