@@ -195,9 +195,28 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def quiet_native_stderr() -> None:
+    """Keep MediaPipe's C++ log lines (written straight to fd 2) out of the trainer's terminal.
+
+    Python's own stderr is moved to a duplicate of the original fd, so our
+    messages and the progress bar still show; fd 2 then points to /dev/null.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+    except (OSError, ValueError):  # no real fd 2 (e.g. embedded): leave it
+        logger.debug("could not redirect native stderr", exc_info=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug and argv is None:  # only for a real command-line run, not in-process calls
+        quiet_native_stderr()
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models}

@@ -94,10 +94,10 @@ def evaluate_rule(rule: Rule, features: Any, *, standard: str | None = None) -> 
 def rules_for(profile: Profile, activity: str) -> tuple[Rule, ...]:
     """The rules listed for an activity: its own plus every `posture.*` rule.
 
-    For `unknown` every rule a photo can judge is listed.
+    For `unknown` every rule a photo can judge (every frame-scope rule) is listed.
     """
     if activity == "unknown":
-        return profile.rules
+        return tuple(r for r in profile.rules if r.scope == "frame")
     return tuple(r for r in profile.rules if activity in r.activities or r.id.startswith("posture."))
 
 
