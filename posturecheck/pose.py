@@ -8,7 +8,9 @@ central person, then the one that overlaps the previous trainee most.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
@@ -117,6 +119,17 @@ def _to_landmarks(image_lms, world_lms, size: tuple[int, int]) -> PoseLandmarks:
     return PoseLandmarks(arr[:, :3], arr[:, 3], arr[:, 4], world, size)
 
 
+# Estimators still open at interpreter exit are closed before module teardown: MediaPipe's own
+# finaliser would otherwise run against half-destroyed modules and print a TypeError.
+_OPEN_ESTIMATORS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_estimators() -> None:
+    for est in list(_OPEN_ESTIMATORS):
+        est.close()
+
+
 class PoseEstimator:
     """MediaPipe PoseLandmarker wrapper; use as a context manager or call `close()`."""
 
@@ -139,6 +152,7 @@ class PoseEstimator:
         self._landmarker = vision.PoseLandmarker.create_from_options(task_options)
         self._last_ts: int | None = None
         self._previous: PoseLandmarks | None = None
+        _OPEN_ESTIMATORS.add(self)
         logger.debug("PoseLandmarker ready: %s (%s mode)", self.model_path.name, self.options.running_mode)
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int = 0) -> PoseResult:
@@ -191,6 +205,7 @@ class PoseEstimator:
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
+            _OPEN_ESTIMATORS.discard(self)
 
     def __enter__(self) -> PoseEstimator:
         return self
