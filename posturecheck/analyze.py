@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .activity import ActivityTracker, Segment, classify_posture, dominant_activity, segments_from_labels
+from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceResult, FaceSampler
 from .features import LandmarkSmoother, compute_features
+from .grooming import (FaceFeatures, face_flags, face_observation, greeting_observation, grooming_rules,
+                       grooming_verdicts, is_grooming, measure_badge, measure_face)
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
-from .rules import evaluate_frame, rules_for
+from .rules import PASS, evaluate_frame, rules_for
 from .overtime import judge_clip
 from .session import FrameRecord, RuleSummary, Session, score
 from .sources import ImageSource, VideoSource, media_kind, open_source, prefetch
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 ACTIVITY_CHOICES = ("auto", "standing", "sitting", "walking")
 STANDARDS = ("men", "women")
+# Videos: a face answer is reused for frames in between face-model runs, up to this age.
+FACE_HOLD_MS = 500
 
 
 @dataclass(frozen=True)
@@ -40,28 +45,42 @@ class AnalyzeOptions:
     max_side: int | None = 1280
     num_poses: int = 2          # videos: trainee + one more to notice others
     num_poses_photo: int = 5    # photos: cheap, so look for a whole group
+    bow_angle: float | None = None  # bow drill: the asked trunk flexion (15, 30 or 45 degrees)
+    face: bool = True           # run the face stage: grooming.* rules, observations.face, greeting
+    face_interval_ms: int = 100  # videos: run the face model at most this often (10 Hz), hold its answer
+    badge_color: tuple[int, int, int] | None = None  # organisation's badge colour (RGB): judges grooming.badge
 
     def __post_init__(self) -> None:
         if self.activity not in ACTIVITY_CHOICES:
             raise ValueError(f"activity must be one of {ACTIVITY_CHOICES}")
         if self.standard is not None and self.standard not in STANDARDS:
             raise ValueError(f"standard must be one of {STANDARDS}")
+        if self.bow_angle is not None and not 0 < self.bow_angle <= 90:
+            raise ValueError("bow_angle must be between 0 and 90 degrees (the drill asks 15, 30 or 45)")
 
 
 class FrameAnalyzer:
     """Per-frame analysis with state (smoothing, activity hysteresis); no pixels kept."""
 
     def __init__(self, profile: Profile, *, activity: str = "auto", standard: str | None = None,
-                 smooth: bool = True, single_image: bool = False) -> None:
+                 smooth: bool = True, single_image: bool = False, grooming: bool = False,
+                 badge_configured: bool = False) -> None:
         self.profile = profile
         self.activity = activity
         self.standard = standard
         self.single_image = single_image
+        self.grooming = grooming  # judge the grooming.* rules on the `face` given to process()
+        self.badge_configured = badge_configured
         self._smoother = LandmarkSmoother() if smooth and not single_image else None
         self._tracker = ActivityTracker()
-        self._rule_ids = profile.frame_rule_ids
+        # grooming.* rules are judged on the face (posturecheck.grooming), not on FrameFeatures.
+        self._rule_ids = tuple(r.id for r in profile.rules if r.scope == "frame" and not is_grooming(r))
+        self.last_raw_activity = "unknown"  # the frame's posture before hysteresis
+        self.last_face: FaceFeatures | None = None
 
-    def process(self, result: PoseResult, index: int) -> FrameRecord:
+    def process(self, result: PoseResult, index: int, face: FaceFeatures | None = None,
+                badge: float | None = None) -> FrameRecord:
+        """One frame → FrameRecord; with `grooming`, `face` (and `badge`) add the grooming.* verdicts."""
         lm = result.person
         feats = None
         if lm is not None:
@@ -76,9 +95,17 @@ class FrameAnalyzer:
             activity = classify_posture(lm, feats) if lm is not None else "unknown"
         else:
             activity = self._tracker.update(lm, feats, result.timestamp_ms)
+        self.last_raw_activity = self._tracker.last_raw if self.activity == "auto" and not self.single_image \
+            else activity
         verdicts = evaluate_frame(self.profile, feats, activity, rule_ids=self._rule_ids, standard=self.standard)
+        if self.grooming:
+            self.last_face = face
+            verdicts += grooming_verdicts(self.profile, face, standard=self.standard, badge=badge,
+                                          badge_configured=self.badge_configured,
+                                          body_view=feats.view if feats is not None else "unknown")
         return FrameRecord(index, result.timestamp_ms, lm is not None, result.people_seen, activity,
-                           feats.view if feats is not None else "unknown", feats, tuple(verdicts))
+                           feats.view if feats is not None else "unknown", feats, tuple(verdicts), lm,
+                           result.person if result.person is not lm else None)
 
 
 @dataclass
@@ -109,8 +136,12 @@ class ClipAnalysis:
         return max((r.people_seen for r in self.session.records), default=0)
 
     @property
+    def face_found(self) -> bool:
+        return bool(self.extra_observations.get("face", {}).get("found"))
+
+    @property
     def score(self) -> float | None:
-        if not self.person_found:
+        if not self.person_found and not self.face_found:
             return None
         return score(self.summaries, self.session.profile)
 
@@ -118,9 +149,10 @@ class ClipAnalysis:
 ProgressFn = Callable[[int, int | None], None]
 
 
-def summarise(session: Session, kind: str, forced_activity: str
+def summarise(session: Session, kind: str, forced_activity: str, *, bow_angle: float | None = None
               ) -> tuple[str, list[Segment], list[RuleSummary], dict[str, Any]]:
-    """Clip activity, its segments, per-rule summaries of the listed rules, extra observations."""
+    """Clip activity, its segments, per-rule summaries of the listed rules, extra observations
+    (over-time ones from `overtime.judge_clip`; `bow_angle` adds the bow drill's check)."""
     recs = session.records
     profile = session.profile
     if kind == "image":
@@ -134,31 +166,70 @@ def summarise(session: Session, kind: str, forced_activity: str
     present = {s.activity for s in segments if s.activity != "unknown"} or {activity}
     for act in sorted(present, key=lambda a: a != activity):
         for rule in rules_for(profile, act):
-            if rule not in listed:
+            if rule not in listed and not is_grooming(rule):
                 listed.append(rule)
+    # grooming.* rules: listed (in any activity) when the face stage judged them.
+    if recs and any(is_grooming(profile.rule(v.rule_id)) for v in recs[0].verdicts):
+        listed.extend(grooming_rules(profile))
     frame_summaries = {s.rule_id: s for s in session.summarise([r for r in listed if r.scope == "frame"],
                                                                 single_image=(kind == "image"))}
-    clip = judge_clip(session, segments, listed, kind)
+    clip = judge_clip(session, segments, listed, kind, bow_angle=bow_angle)
     summaries = [frame_summaries.get(r.id) or clip.summaries[r.id] for r in listed]
     return activity, segments, summaries, clip.observations
 
 
+def _face_extras(profile: Profile, session: Session, faces: list[FaceFeatures | None],
+                 raw_activity: list[str], kind: str) -> dict[str, Any]:
+    """observations.face, and observations.greeting for a clip that starts seated and stands up."""
+    out: dict[str, Any] = {"face": face_observation(profile, faces)}
+    if kind == "video":
+        eyes = [(v.status == PASS) if (v := r.verdict("grooming.eyes_forward")) and v.status != "unknown" else None
+                for r in session.records]
+        smiling = [face_flags(profile, f)["smiling"] if f is not None else None for f in faces]
+        greeting = greeting_observation([r.timestamp_ms for r in session.records], raw_activity, faces, eyes, smiling)
+        if greeting is not None:
+            out["greeting"] = greeting
+    return out
+
+
+def _measure(result: FaceResult, rgb: Any) -> FaceFeatures | None:
+    return measure_face(result.face, rgb) if result.face is not None else None
+
+
 def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
-                 estimator: Estimator | None = None, progress: ProgressFn | None = None) -> ClipAnalysis:
-    """Analyse one photo or video file. Raises `sources.MediaError` for unreadable input."""
+                 estimator: Estimator | None = None, progress: ProgressFn | None = None,
+                 face_estimator: FaceDetector | None = None) -> ClipAnalysis:
+    """Analyse one photo or video file. Raises `sources.MediaError` for unreadable input.
+
+    With `options.face` the face model (or `face_estimator`) runs too, on a crop around the
+    pose head when a body is found; in videos at most every `face_interval_ms`, its answer
+    held for up to FACE_HOLD_MS. No frame or face crop is kept.
+    """
     options = options or AnalyzeOptions()
     profile = options.profile or load_profile()
     kind = media_kind(path)
     session = Session(profile)
     timings = {"pose_s": 0.0, "rules_s": 0.0}
     own_estimator = estimator is None
+    own_face = options.face and face_estimator is None
+    sampler: FaceSampler | None = None
+    faces: list[FaceFeatures | None] = []
+    raw_activity: list[str] = []
     with open_source(path, max_side=options.max_side) as source:
         if own_estimator:
             estimator = PoseEstimator(PoseEstimatorOptions(
                 model=options.model, running_mode="image" if kind == "image" else "video",
                 num_poses=options.num_poses_photo if kind == "image" else options.num_poses))
+        if options.face:
+            if own_face:
+                face_estimator = FaceEstimator(FaceEstimatorOptions(
+                    running_mode="image" if kind == "image" else "video"))
+            sampler = FaceSampler(face_estimator, interval_ms=0 if kind == "image" else options.face_interval_ms,
+                                  hold_ms=FACE_HOLD_MS)
+            timings["face_s"] = 0.0
         analyzer = FrameAnalyzer(profile, activity=options.activity, standard=options.standard,
-                                 smooth=options.smooth, single_image=(kind == "image"))
+                                 smooth=options.smooth, single_image=(kind == "image"),
+                                 grooming=options.face, badge_configured=options.badge_color is not None)
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None
         try:
             frames = prefetch(source) if isinstance(source, VideoSource) else iter(source)
@@ -166,24 +237,39 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                 t0 = time.perf_counter()
                 result = estimator.detect(frame.rgb, frame.timestamp_ms)
                 t1 = time.perf_counter()
-                session.add(analyzer.process(result, frame.index))
+                face = badge = None
+                if sampler is not None:
+                    _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=_measure)
+                    if options.badge_color is not None and result.person is not None:
+                        badge = measure_badge(frame.rgb, result.person, options.badge_color)
+                    faces.append(face)
+                t2 = time.perf_counter()
+                session.add(analyzer.process(result, frame.index, face=face, badge=badge))
+                raw_activity.append(analyzer.last_raw_activity)
                 timings["pose_s"] += t1 - t0
-                timings["rules_s"] += time.perf_counter() - t1
+                if sampler is not None:
+                    timings["face_s"] += t2 - t1
+                timings["rules_s"] += time.perf_counter() - t2
                 if progress is not None:
                     progress(len(session.records), total)
         finally:
             if own_estimator:
                 estimator.close()
+            if own_face and face_estimator is not None:
+                face_estimator.close()
         warnings = list(source.warnings)
         duration = None
         if isinstance(source, VideoSource) and session.records:
             last = session.records[-1].timestamp_ms
             fps = source.info.fps if source.info else 30.0
             duration = round(last / 1000.0 + 1.0 / fps, 3)
-    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity)
+    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity,
+                                                         bow_angle=options.bow_angle)
+    if sampler is not None:
+        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, raw_activity, kind)}
     people = max((r.people_seen for r in session.records), default=0)
     if not any(r.person_found for r in session.records):
-        warnings.append("no_person")
+        warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")
     elif people > 1:
         warnings.append(f"people:{people}")
     if kind == "image" and isinstance(source, ImageSource):

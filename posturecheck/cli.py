@@ -1,4 +1,4 @@
-"""Command line: `posturecheck analyze|models ...`. The only place (with the app) that configures logging."""
+"""Command line: `posturecheck analyze|rules|models|app|kiosk ...`. The only place (with the app) that configures logging."""
 
 from __future__ import annotations
 
@@ -37,12 +37,28 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--activity", choices=("auto", "standing", "sitting", "walking"), default="auto")
     a.add_argument("--model", default="full", help="lite, full, heavy or a .task path (default: full)")
     a.add_argument("--profile", type=Path, help="rule profile TOML (default: the shipped profile)")
-    a.add_argument("--standard", choices=("men", "women"), help="which standard's hand/feet variants apply")
+    a.add_argument("--standard", choices=("men", "women"),
+                   help="the trainee's standard (chosen, never guessed from the image): hand/feet variants and "
+                        "grooming rules (men: hair off forehead and ears, no beard; women: hair off the ears). "
+                        "Without it only the rules common to both are judged")
+    a.add_argument("--no-face", action="store_true",
+                   help="skip the face stage (grooming.* rules, observations.face, the greeting drill)")
+    a.add_argument("--badge-color", metavar="COLOR",
+                   help="the organisation's name-badge colour (#RRGGBB or R,G,B): judges grooming.badge "
+                        "(left chest); without it grooming.badge is unknown")
     a.add_argument("--lang", choices=("zh", "en"), default=_default_lang())
     a.add_argument("--format", choices=("text", "json"), default="text")
     a.add_argument("--out", type=Path, help="also write one <name>.json (and .txt) per input into this folder")
+    a.add_argument("--report", type=Path, metavar="DIR",
+                   help="write the trainer's review into DIR: annotated video (annotated.mp4, H.264), report.html "
+                        "(self-contained, with a few stills of the trainee), frames/violations CSV+JSON; several "
+                        "inputs get one subfolder each plus summary.html/summary.csv")
+    a.add_argument("--workers", type=int, metavar="N",
+                   help="with --report and several files: processes to use (default: min(2, number of files))")
     a.add_argument("--no-smooth", action="store_true", help="disable One-Euro landmark smoothing for videos")
     a.add_argument("--max-side", type=int, default=1280, help="downscale frames so the long side is at most this (0 = native)")
+    a.add_argument("--bow-angle", type=int, choices=(15, 30, 45),
+                   help="bow drill: the asked bow angle; adds observations.bow_check (measured vs asked ±5°)")
 
     r = sub.add_parser("rules", help="print the rule table of a profile")
     r.add_argument("--profile", type=Path, help="rule profile TOML (default: the shipped profile)")
@@ -51,6 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list the pose models or build one (heavy is built on demand)")
     m.add_argument("--build", choices=("lite", "full", "heavy"), action="append", help="build this bundle from registry packages")
     m.add_argument("--out", type=Path, help="where to write built bundles (default: ~/.posturecheck/models)")
+
+    for name, text in (("app", "run the training app in the browser (Practice, Review, History, Settings)"),
+                       ("kiosk", "run the full-screen self-practice kiosk (camera starts by itself)")):
+        ap = sub.add_parser(name, help=text)
+        ap.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
+        ap.add_argument("--address", default="localhost",
+                        help="address to listen on (default: localhost; the browser allows the camera only "
+                             "on localhost or HTTPS)")
+        ap.add_argument("--headless", action="store_true", help="do not open a browser window")
+        ap.add_argument("--max-upload-mb", type=int,
+                        help="largest upload the server accepts (default: the app's Settings, 200 MB)")
     return p
 
 
@@ -94,8 +121,74 @@ def _write_out(out_dir: Path, path: Path, report: dict[str, Any], text: str) -> 
     (out_dir / f"{path.stem}.txt").write_text(text + "\n", encoding="utf-8")
 
 
+def _print_review(report: dict[str, Any], args: argparse.Namespace, single: bool, where: Path) -> None:
+    from .report import to_text
+
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=1 if single else None), flush=True)
+        print(f"posturecheck: {where}", file=sys.stderr)
+    else:
+        print(to_text(report, args.lang), flush=True)
+        print(("\n报告：" if args.lang == "zh" else "\nReport: ") + str(where), flush=True)
+
+
+def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -> int:
+    """`analyze ... --report DIR`: the trainer's review outputs (see posturecheck.batch)."""
+    from .batch import REPORT_HTML, SUMMARY_HTML, ReviewOptions, ReviewResult, error_result, review_file, review_paths
+
+    if args.workers is not None and args.workers < 1:
+        print("posturecheck: --workers must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    review = ReviewOptions(lang=args.lang, standard=args.standard)
+    if len(paths) == 1:
+        tty = sys.stderr.isatty()
+        progress, render = _Progress(paths[0].name, tty), _Progress("video", tty)
+        try:
+            result = review_file(paths[0], args.report, options, review, progress=progress, render_progress=render)
+        except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+            if args.debug:
+                raise
+            result = error_result(paths[0], exc, args.lang)
+        finally:
+            progress.close()
+            render.close()
+        if result.error:
+            print(f"posturecheck: {result.error}", file=sys.stderr)
+            return EXIT_ERROR
+        _print_review(result.report or {}, args, True, Path(result.out_dir or args.report) / REPORT_HTML)
+        return EXIT_OK
+
+    def show(res: ReviewResult) -> None:
+        if res.error:
+            if args.format == "json":
+                print(json.dumps({"schema": "posturecheck.analysis/1", "source": res.file, "error": res.error,
+                                  "error_code": res.error_code}, ensure_ascii=False), flush=True)
+            else:
+                print(f"posturecheck: {res.error}", file=sys.stderr, flush=True)
+        elif args.format == "json":
+            print(json.dumps(res.report, ensure_ascii=False), flush=True)
+        else:
+            from .report import ACTIVITY_WORDS
+
+            rep = res.report or {}
+            score = "-" if rep.get("score") is None else f"{rep['score']:.0f}"
+            failed = ", ".join(res.failed_rules) or "-"
+            activity = ACTIVITY_WORDS[args.lang].get(rep.get("activity"), rep.get("activity"))
+            print(f"{Path(res.file).name}: {activity}  {score}  {failed}", flush=True)
+
+    results = review_paths(paths, args.report, options, review, workers=args.workers, on_result=show)
+    where = Path(args.report) / SUMMARY_HTML
+    print(("汇总：" if args.lang == "zh" else "Summary: ") + str(where),
+          file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
+    failures = sum(1 for r in results if r.error)
+    if failures == 0:
+        return EXIT_OK
+    return EXIT_ERROR if failures == len(results) else EXIT_PARTIAL
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import AnalyzeOptions
+    from .grooming import parse_color
     from .models import ModelNotFoundError
     from .profile import ProfileError, load_profile
     from .report import to_text
@@ -105,7 +198,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         profile = load_profile(args.profile)
         options = AnalyzeOptions(activity=args.activity, model=args.model, profile=profile,
                                  standard=args.standard, smooth=not args.no_smooth,
-                                 max_side=args.max_side or None)
+                                 max_side=args.max_side or None, bow_angle=args.bow_angle,
+                                 face=not args.no_face,
+                                 badge_color=parse_color(args.badge_color) if args.badge_color else None)
         from .models import pose_model_path
 
         pose_model_path(args.model)
@@ -123,6 +218,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"posturecheck: {msg}", file=sys.stderr)
         return EXIT_ERROR
 
+    if args.report is not None:
+        return _analyze_report(paths, args, options)
     single = len(paths) == 1
     failures = 0
     for path in paths:
@@ -212,6 +309,49 @@ def quiet_native_stderr() -> None:
         logger.debug("could not redirect native stderr", exc_info=True)
 
 
+def _saved_upload_limit() -> int:
+    from .ui.settings import load_settings  # plain file reading, no Streamlit
+
+    return int(load_settings().max_upload_mb)
+
+
+def app_command(args: argparse.Namespace) -> list[str]:
+    """The `python -m streamlit run <installed app>` command line for `app` / `kiosk`."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("posturecheck.ui.main")  # locate the file without importing Streamlit
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("posturecheck.ui.main is missing from this installation")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(Path(spec.origin).resolve()),
+           "--server.port", str(args.port), "--server.address", args.address,
+           "--server.maxUploadSize", str(args.max_upload_mb or _saved_upload_limit()),
+           "--browser.gatherUsageStats", "false",   # offline training rooms: no telemetry
+           "--server.fileWatcherType", "none",
+           "--server.headless", "true" if args.headless else "false",
+           "--client.toolbarMode", "minimal"]
+    if args.command == "kiosk":
+        cmd += ["--client.showSidebarNavigation", "false", "--", "--kiosk"]
+    return cmd
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    try:
+        import streamlit  # noqa: F401
+        import streamlit_webrtc  # noqa: F401
+    except ImportError as exc:
+        print(f"posturecheck: the app needs streamlit and streamlit-webrtc ({exc}); "
+              "reinstall posturecheck with pip", file=sys.stderr)
+        return EXIT_ERROR
+    cmd = app_command(args)
+    logger.debug("running %s", cmd)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -219,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet_native_stderr()
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models}
+    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models, "app": cmd_app, "kiosk": cmd_app}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

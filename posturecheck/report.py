@@ -30,6 +30,16 @@ REASONS = {
         "no_frames": "{title}: no frames were analysed.",
         "single_frame": "{title}: judged over time; a photo cannot show it.",
         "not_measured": "{title}: could not be measured in this clip.",
+        "no_face": "{title}: no face was found; face the camera, closer than about 2 m, well lit.",
+        "face_too_small": "{title}: the face is too small in the picture to see this; move closer or film a head-and-shoulders shot.",
+        "not_for_standard": "{title}: not part of the chosen standard.",
+        "no_standard": "{title}: judged only for one standard; choose it with --standard men or women.",
+        "badge_not_configured": "{title}: the badge colour is not set; give it with --badge-color #RRGGBB.",
+        "too_short": "{title}: this part of the clip is too short to judge over time.",
+        "few_strides": "{title}: too few full strides were seen; walk at least 3 strides across a side view.",
+        "one_arm": "{title}: only one arm can be seen from one side; walk past the camera and back so both arms are filmed.",
+        "no_steps": "{title}: no regular steps were found; walk at an even pace with the feet in view.",
+        "legs_hidden": "{title}: the knees and feet are not in the frame; move the camera so the legs are in view.",
     },
     "zh": {
         "view": "{title}：当前机位（{view}）无法判断此项；{hint}",
@@ -39,6 +49,16 @@ REASONS = {
         "no_frames": "{title}：没有可分析的画面。",
         "single_frame": "{title}：需要在视频中随时间判断，照片无法判断。",
         "not_measured": "{title}：本段视频无法测量此项。",
+        "no_face": "{title}：没有找到人脸；请面向镜头，距离约2米以内，光线充足。",
+        "face_too_small": "{title}：画面中人脸太小，无法判断；请靠近镜头或拍摄半身像。",
+        "not_for_standard": "{title}：所选标准不含此项。",
+        "no_standard": "{title}：此项只适用于一种标准；请用 --standard men（男士）或 women（女士）选择。",
+        "badge_not_configured": "{title}：未设置工号牌颜色；请用 --badge-color #RRGGBB 设置。",
+        "too_short": "{title}：该动作持续时间太短，无法随时间判断。",
+        "few_strides": "{title}：完整步伐太少；请从侧面拍摄，至少走3个完整步伐。",
+        "one_arm": "{title}：从一侧只能看到一只手臂；请走过镜头再走回来，拍到双臂。",
+        "no_steps": "{title}：没有找到规律的步伐；请匀速行走，双脚入镜。",
+        "legs_hidden": "{title}：画面中看不到膝盖和双脚；请调整机位，让双腿入镜。",
     },
 }
 VIEW_WORDS = {
@@ -55,9 +75,11 @@ ACTIVITY_WORDS = {
 }
 WARNINGS = {
     "en": {"no_person": "No person was found: make sure the trainee is in the frame and well lit.",
-           "people": "{n} people were seen; the largest, most central person was analysed."},
+           "people": "{n} people were seen; the largest, most central person was analysed.",
+           "face_only": "Only the face was found: grooming was judged; film the whole body to judge posture."},
     "zh": {"no_person": "没有找到人：请确认学员在画面内且光线充足。",
-           "people": "画面中有{n}人，已分析最大、最居中的一位。"},
+           "people": "画面中有{n}人，已分析最大、最居中的一位。",
+           "face_only": "只找到人脸：已检查仪容仪表；如需检查仪态，请拍摄全身。"},
 }
 OBSERVATION_WORDS = {
     "en": {True: "yes", False: "no", None: "-"},
@@ -121,8 +143,8 @@ def rule_message(rule: Rule, status: str, value: Any, reason: str | None, lang: 
 
 def warning_text(code: str, lang: str) -> str:
     lang = _lang(lang)
-    if code == "no_person":
-        return WARNINGS[lang]["no_person"]
+    if code in ("no_person", "face_only"):
+        return WARNINGS[lang][code]
     if code.startswith("people:"):
         return WARNINGS[lang]["people"].format(n=code.split(":", 1)[1])
     return code
@@ -189,6 +211,83 @@ def _fmt_value(v: Any, lang: str = "en") -> str:
     return str(v)
 
 
+OVERTIME_WORDS = {
+    "en": {"arm": "Arm swing per stride, {side} arm (forward/back°): upper arm {upper}; whole arm {whole}",
+           "left": "left", "right": "right",
+           "bow": "Bow {i}: {angle:.0f}° (nearest drill angle {std:.0f}°), held {hold:.1f}s, {back}",
+           "back": "back upright", "not_back": "did not return upright",
+           "bow_check": "Bow check (asked {asked:.0f}° ±{tol:.0f}°): {status}{measured}",
+           "measured": ", measured {m:.0f}°", "no_bow": " (no bow found)"},
+    "zh": {"arm": "每步摆臂（{side}臂，前/后°）：上臂 {upper}；整臂 {whole}",
+           "left": "左", "right": "右",
+           "bow": "鞠躬 {i}：{angle:.0f}°（最接近标准角度{std:.0f}°），保持{hold:.1f}秒，{back}",
+           "back": "已还原站直", "not_back": "未还原站直",
+           "bow_check": "鞠躬检查（要求{asked:.0f}° ±{tol:.0f}°）：{status}{measured}",
+           "measured": "，实测{m:.0f}°", "no_bow": "（未检测到鞠躬）"},
+}
+
+
+def _overtime_lines(obs: dict[str, Any], lang: str) -> list[str]:
+    """Per-stride arm swing of the arms seen reliably, bows and the bow check (when present)."""
+    w = OVERTIME_WORDS[lang]
+    lines = []
+    arms = obs.get("arm_swing") or {}
+    for side in ("left", "right"):
+        a = arms.get(side)
+        if not a or not a.get("reliable"):
+            continue
+        upper = ", ".join(f"{round(f)}/{round(b)}" for f, b in zip(a["forward_deg"], a["backward_deg"]))
+        whole = ", ".join(f"{round(f)}/{round(b)}" for f, b in zip(a.get("forward_arm_deg", []),
+                                                                   a.get("backward_arm_deg", [])))
+        lines.append(w["arm"].format(side=w[side], upper=upper or "-", whole=whole or "-"))
+    for i, b in enumerate(obs.get("bows") or [], 1):
+        lines.append(w["bow"].format(i=i, angle=b["max_flexion_deg"], std=b["nearest_standard_deg"], hold=b["hold_s"],
+                                     back=w["back"] if b["returned_upright"] else w["not_back"]))
+    check = obs.get("bow_check")
+    if check:
+        measured = (w["measured"].format(m=check["measured_deg"]) if check.get("measured_deg") is not None
+                    else w["no_bow"])
+        lines.append(w["bow_check"].format(asked=check["asked_deg"], tol=check["tolerance_deg"],
+                                           status=STATUS_WORDS[lang][check["status"]], measured=measured))
+    return lines
+
+
+FACE_WORDS = {
+    "en": {"face": "Face: yaw {yaw}° pitch {pitch}° roll {roll}°, smile score {smile} (smiling {smiling}), "
+                   "bangs {bangs}, ears covered {ears}, beard {beard}",
+           "no_face": "Face: not found",
+           "greeting": "Greeting: stood up after {t:.1f}s (limit {limit:.0f}s: {within}), faced the camera {faced}, "
+                       "smiled {smiled}"},
+    "zh": {"face": "面部：偏转{yaw}° 俯仰{pitch}° 侧倾{roll}°，微笑分{smile}（微笑：{smiling}），"
+                   "刘海遮额：{bangs}，头发盖耳：{ears}，胡须：{beard}",
+           "no_face": "面部：未找到",
+           "greeting": "起立迎客：{t:.1f}秒后起立（要求{limit:.0f}秒内：{within}），面向镜头：{faced}，微笑：{smiled}"},
+}
+
+
+def _face_lines(obs: dict[str, Any], lang: str) -> list[str]:
+    """observations.face (measurements, never identity) and the greeting drill, when present."""
+    w = FACE_WORDS[lang]
+    lines = []
+    face = obs.get("face")
+    if face is not None:
+        if not face.get("found"):
+            lines.append(w["no_face"])
+        else:
+            yn = lambda v: _fmt_value(v, lang)  # noqa: E731
+            num = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
+            lines.append(w["face"].format(yaw=num(face["yaw_deg"]), pitch=num(face["pitch_deg"]),
+                                          roll=num(face["roll_deg"]),
+                                          smile="-" if face["smile_score"] is None else f"{face['smile_score']:.2f}",
+                                          smiling=yn(face["smiling"]), bangs=yn(face["bangs"]),
+                                          ears=yn(face["ears_covered"]), beard=yn(face["beard"])))
+    g = obs.get("greeting")
+    if g is not None:
+        lines.append(w["greeting"].format(t=g["stood_up_s"], limit=g["limit_s"], within=_fmt_value(g["within_limit"], lang),
+                                          faced=_fmt_value(g["faced_camera"], lang), smiled=_fmt_value(g["smiled"], lang)))
+    return lines
+
+
 def to_text(report: dict[str, Any], lang: str = "en") -> str:
     """A readable table (CJK-width aware) of one JSON report."""
     lang = _lang(lang)
@@ -205,6 +304,8 @@ def to_text(report: dict[str, Any], lang: str = "en") -> str:
         f"{L['hands']}: {_fmt_value(obs['hands']['left'], lang)}/{_fmt_value(obs['hands']['right'], lang)}   "
         f"{L['feet']}: {_fmt_value(obs['feet'], lang)}   {L['legs_crossed']}: {_fmt_value(obs['legs_crossed'], lang)}   "
         f"{L['trunk']}: {_fmt_value(obs['trunk_tilt_deg'])}°",
+        *_overtime_lines(obs, lang),
+        *_face_lines(obs, lang),
         "",
     ]
     rows = [(L["rule"], L["status"], L["value"], L["limit"], L["failed"], L["advice"])]

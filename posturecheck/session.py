@@ -37,6 +37,13 @@ class FrameRecord:
     view: str
     features: Any  # FrameFeatures | None
     verdicts: tuple[Verdict, ...]
+    # The (smoothed) PoseLandmarks the features were computed from, or None: coordinates only,
+    # no pixels; lets later stages (review video, over-time measurements) redraw or re-measure.
+    landmarks: Any = None
+    # The PoseLandmarks as detected, before smoothing (None when not kept or the same as
+    # `landmarks`): over-time measurements need them, since smoothing (~1.5 Hz at rest)
+    # takes most of a 4 Hz leg jiggle away and a few degrees off arm-swing peaks.
+    raw_landmarks: Any = None
 
     def verdict(self, rule_id: str) -> Verdict | None:
         for v in self.verdicts:

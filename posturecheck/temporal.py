@@ -1,5 +1,5 @@
 """Measurements over time for one clip: arm swing per stride, steps and rhythm,
-leg jiggle, lateral sway and bows.
+leg jiggle, lateral sway (standing/sitting and walking) and bows.
 
 Every function takes `times_ms` (one timestamp per frame, strictly increasing,
 any spacing: live frames can be dropped) and, except `detect_oscillation`,
@@ -94,6 +94,10 @@ NEAR_SIDE_MIN_AGREEMENT = 0.6
 # Direction cues: hip travel speed and nose-ahead-of-ears / toe-ahead-of-heel offsets (in sw).
 MIN_TRAVEL_SPEED_SW_S = 0.5
 MIN_FACING_OFFSET_SW = 0.05
+# Facing per frame (walking back and forth): cues pass a running median over this window,
+# and a facing must hold this long to start a new stretch (the turn in between is absorbed).
+FACING_MEDIAN_S = 0.5
+MIN_FACING_RUN_S = 1.0
 
 # Oscillation: the best in-band sinusoid must explain this share of the detrended variance
 # (noise: ~0.1-0.3); frequency scan step; windows with more time in gaps than
@@ -149,6 +153,10 @@ class ArmMeasure:
     forward_t_s / backward_t_s: when those peaks happened (a stride = one forward and
         the adjacent backward peak). reliable False comes with a `reason`; near tells
         whether this is the arm nearer the camera.
+    forward_arm_deg / backward_arm_deg (and their times): the same peaks of the whole
+        arm (shoulder -> wrist), segmented independently with the same stride period.
+        On real walks the forearm does much of the forward swing (upper arm ~0-8 deg,
+        whole arm ~20-26 deg forward), so a trainer may want to see both.
     """
 
     forward_deg: list[float] = field(default_factory=list)
@@ -158,6 +166,10 @@ class ArmMeasure:
     reliable: bool = False
     reason: str | None = None
     near: bool | None = None
+    forward_arm_deg: list[float] = field(default_factory=list)
+    backward_arm_deg: list[float] = field(default_factory=list)
+    forward_arm_t_s: list[float] = field(default_factory=list)
+    backward_arm_t_s: list[float] = field(default_factory=list)
 
     @property
     def strides(self) -> int:
@@ -647,16 +659,100 @@ def _near_side(clip: _Clip) -> tuple[str | None, float]:
     return "right", 1.0 - left_share
 
 
+def facing_segments(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | None]
+                    ) -> list[tuple[float, float, int]]:
+    """Stretches (start_s, end_s, facing) of one facing direction: +1 toward image right,
+    -1 toward image left, 0 undecided (front/back view, nobody seen).
+
+    For a trainee who walks past a side camera, turns and walks back: each pass shows the
+    other arm and must be measured on its own. Per frame, the nose ahead of the ears and
+    the hip's travel vote (a tie is undecided); votes pass a FACING_MEDIAN_S running median;
+    stretches shorter than MIN_FACING_RUN_S (the turn) join a neighbour. end_s is the last
+    frame's time plus one frame interval.
+    """
+    clip = _clip(times_ms, landmarks)
+    n = len(clip.t)
+    if n == 0:
+        return []
+    sw = _shoulder_width(clip)
+    scale = float(np.nanmedian(sw)) if np.any(np.isfinite(sw)) else float("nan")
+    vote = np.zeros(n)
+    if np.isfinite(scale) and scale > 0:
+        ears = (_points(clip, LM.LEFT_EAR) + _points(clip, LM.RIGHT_EAR)) / 2
+        ears = np.where(np.isfinite(ears), ears, np.fmax(_points(clip, LM.LEFT_EAR), _points(clip, LM.RIGHT_EAR)))
+        nose = (_points(clip, LM.NOSE)[:, 0] - ears[:, 0]) / scale
+        vote += np.where(np.abs(np.nan_to_num(nose)) >= MIN_FACING_OFFSET_SW, np.sign(np.nan_to_num(nose)), 0.0)
+        _, hip = _trunk(clip)
+        # Travel over a stride-long mean: the body's side-to-side motion within a stride cancels.
+        x = _time_moving_average(clip.t, _running_median(clip.t, hip[:, 0], FACING_MEDIAN_S / 2), 2 * FACING_MEDIAN_S)
+        ok = np.isfinite(x)
+        if ok.sum() >= 3:
+            v = np.full(n, np.nan)
+            v[ok] = np.gradient(x[ok], clip.t[ok]) / scale
+            vote += np.where(np.abs(np.nan_to_num(v)) >= MIN_TRAVEL_SPEED_SW_S, np.sign(np.nan_to_num(v)), 0.0)
+    present = np.isfinite(clip.px[:, LM.NOSE, 0]) | np.isfinite(clip.px[:, LM.LEFT_HIP, 0])
+    # Facing the camera (or away) shows no left/right facing: side-to-side sway is not travel.
+    frontal = np.nan_to_num(_width_ratio(clip), nan=0.0) >= FRONT_VIEW_MIN_WIDTH_RATIO
+    raw = np.where(present, np.where(frontal, 0.0, np.sign(vote)), np.nan)
+    label = np.sign(np.nan_to_num(_running_median(clip.t, raw, FACING_MEDIAN_S / 2))).astype(int)
+    step = float(np.median(np.diff(clip.t))) if n > 1 else 0.0
+    ends = np.append(clip.t[1:], clip.t[-1] + step)
+    runs: list[list] = []
+    for i in range(n):
+        if runs and runs[-1][2] == label[i]:
+            runs[-1][1] = float(ends[i])
+        else:
+            runs.append([float(clip.t[i]), float(ends[i]), int(label[i])])
+    # Short decided stretches (a glance, the turn) count as undecided, unless nothing else is decided.
+    if any(r[2] != 0 and r[1] - r[0] >= MIN_FACING_RUN_S for r in runs):
+        for r in runs:
+            if r[2] != 0 and r[1] - r[0] < MIN_FACING_RUN_S:
+                r[2] = 0
+    merged: list[list] = []
+    for r in runs:
+        if merged and merged[-1][2] == r[2]:
+            merged[-1][1] = r[1]
+        else:
+            merged.append(list(r))
+    # Undecided stretches join their decided neighbours; between two facings, split in the middle.
+    out: list[list] = []
+    for k, r in enumerate(merged):
+        if r[2] != 0 or len(merged) == 1:
+            if out and out[-1][2] == r[2]:
+                out[-1][1] = r[1]
+            else:
+                out.append(list(r))
+            continue
+        prev = out[-1] if out else None
+        nxt = merged[k + 1] if k + 1 < len(merged) else None
+        if prev is not None and nxt is not None and prev[2] != nxt[2]:
+            mid = (r[0] + r[1]) / 2
+            prev[1] = mid
+            nxt[0] = mid
+        elif prev is not None:
+            prev[1] = r[1]
+        elif nxt is not None:
+            nxt[0] = r[0]
+    runs = out
+    return [(round(a, 3), round(b, 3), c) for a, b, c in runs]
+
+
 # --------------------------------------------------------------------------- arm swing
 
 
-def _arm_angle(clip: _Clip, side: str, forward: int, cos_yaw: float) -> np.ndarray:
-    """Signed upper-arm angle from the trunk line in the image plane (+ forward), per frame.
+def _arm_angle(clip: _Clip, side: str, forward: int, cos_yaw: float, segment: str = "upper") -> np.ndarray:
+    """Signed arm angle from the trunk line in the image plane (+ forward), per frame.
 
-    The component across the trunk is divided by `cos_yaw` to undo the foreshortening of
-    a camera that is not exactly side-on (orthographic approximation).
+    segment "upper": shoulder -> elbow (the standard's definition); "whole": shoulder ->
+    wrist. The component across the trunk is divided by `cos_yaw` to undo the
+    foreshortening of a camera that is not exactly side-on (orthographic approximation).
     """
-    s_idx, e_idx = (LM.LEFT_SHOULDER, LM.LEFT_ELBOW) if side == "left" else (LM.RIGHT_SHOULDER, LM.RIGHT_ELBOW)
+    if segment not in ("upper", "whole"):
+        raise ValueError(f"segment must be 'upper' or 'whole', got {segment!r}")
+    if side == "left":
+        s_idx, e_idx = LM.LEFT_SHOULDER, (LM.LEFT_ELBOW if segment == "upper" else LM.LEFT_WRIST)
+    else:
+        s_idx, e_idx = LM.RIGHT_SHOULDER, (LM.RIGHT_ELBOW if segment == "upper" else LM.RIGHT_WRIST)
     sh, hip = _trunk(clip)
     down = hip - sh
     length = np.linalg.norm(down, axis=1, keepdims=True)
@@ -746,15 +842,15 @@ def measure_arm_swing(times_ms: Sequence[float], landmarks: Sequence[PoseLandmar
     result: dict[str, ArmMeasure] = {}
     for side in ("left", "right"):
         m = _strides(clip.t, angles[side], period)
+        w = _strides(clip.t, _arm_angle(clip, side, forward, cos_yaw, "whole"), period)
         if side == far:
-            reason = "far arm is hidden from a side view: film the other side to measure it"
-            m = ArmMeasure(m.forward_deg, m.backward_deg, m.forward_t_s, m.backward_t_s, False, reason, False)
+            reliable, reason = False, "far arm is hidden from a side view: film the other side to measure it"
         elif m.strides < MIN_STRIDES:
-            m = ArmMeasure(m.forward_deg, m.backward_deg, m.forward_t_s, m.backward_t_s, False,
-                           f"only {m.strides} stride(s) measured: film at least {MIN_STRIDES} full strides", True)
+            reliable, reason = False, f"only {m.strides} stride(s) measured: film at least {MIN_STRIDES} full strides"
         else:
-            m = ArmMeasure(m.forward_deg, m.backward_deg, m.forward_t_s, m.backward_t_s, True, None, True)
-        result[side] = m
+            reliable, reason = True, None
+        result[side] = ArmMeasure(m.forward_deg, m.backward_deg, m.forward_t_s, m.backward_t_s, reliable, reason,
+                                  side != far, w.forward_deg, w.backward_deg, w.forward_t_s, w.backward_t_s)
     logger.debug("arm swing: view %s (ratio %.2f), facing %s by %s, near %s, stride %.2f s",
                  view, ratio, facing, cues, near, period)
     return ArmSwing(result["left"], result["right"], view, near, facing, round(period, 3))
@@ -1004,8 +1100,12 @@ def leg_jiggle(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | No
     window's median shoulder width, go through `detect_oscillation` and the stronger
     axis is kept. Consecutive overlapping windows of one part whose frequencies agree
     within JIGGLE_MAX_FREQ_CHANGE_HZ merge into one interval (freq and amplitude =
-    medians over its windows), so every interval lasts at least `window_s`. Pass the
-    profile's amplitude limit as `min_amplitude_sw`; compare `duration_s` with its
+    medians over its windows). A window is flagged once about half of it oscillates
+    (the sinusoid then explains about half its variance), so the interval runs from the
+    centre of its first window to the centre of its last, widened by half a hop (the
+    flagged windows' centres fall on a grid), or to the clip's edge when a window
+    touches it: that matches the oscillating stretch within about half a hop. Pass
+    the profile's amplitude limit as `min_amplitude_sw`; compare `duration_s` with its
     duration limit.
     """
     clip = _clip(times_ms, landmarks)
@@ -1041,7 +1141,10 @@ def leg_jiggle(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | No
             else:
                 runs.append([w])
         for run in runs:
-            out.append(JiggleInterval(round(run[0][0], 3), round(run[-1][1], 3),
+            first, last = run[0], run[-1]
+            start = first[0] if first[0] <= clip.t[0] + 1e-6 else (first[0] + first[1] - hop) / 2
+            end = last[1] if last[1] >= clip.t[-1] - 1e-6 else (last[0] + last[1] + hop) / 2
+            out.append(JiggleInterval(round(start, 3), round(end, 3),
                                       round(float(np.median([w[2] for w in run])), 3),
                                       round(float(np.median([w[3] for w in run])), 4), part))
     return sorted(out, key=lambda j: (j.start_s, j.part))
@@ -1060,7 +1163,27 @@ def lateral_sway(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | 
     """
     clip = _clip(times_ms, landmarks)
     _, hip = _trunk(clip)
-    x = _running_median(clip.t, hip[:, 0], SWAY_MEDIAN_S / 2)
+    return _window_p2p(clip, hip[:, 0], window_s, detrend=False)
+
+
+def walking_sway(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | None],
+                 window_s: float = 2.0) -> list[SwaySample]:
+    """Lateral trunk sway while walking: trunk-centre image x, drift removed, peak-to-peak
+    over the `window_s` ending at each frame (shoulder widths).
+
+    Meant for a front (or back) view, walking toward or away from the camera: the
+    trunk centre (mean of shoulders and hips) passes a SWAY_MEDIAN_S running median, a
+    straight line fitted over each window removes the walking path's drift, and what is
+    left is the side-to-side movement (扭来扭去) plus the natural weight shift.
+    """
+    clip = _clip(times_ms, landmarks)
+    sh, hip = _trunk(clip)
+    return _window_p2p(clip, (sh[:, 0] + hip[:, 0]) / 2, window_s, detrend=True)
+
+
+def _window_p2p(clip: _Clip, x_px: np.ndarray, window_s: float, detrend: bool) -> list[SwaySample]:
+    """Peak-to-peak of x over the window ending at each frame, in window-median shoulder widths."""
+    x = _running_median(clip.t, x_px, SWAY_MEDIAN_S / 2)
     sw = _shoulder_width(clip)
     ok = np.isfinite(x) & np.isfinite(sw)
     tv, xv, swv = clip.t[ok], x[ok], sw[ok]
@@ -1079,6 +1202,8 @@ def lateral_sway(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | 
         if window_s - uncovered < SWAY_MIN_COVERAGE * window_s:
             continue
         xs = xv[starts[i]:i + 1]
+        if detrend and xs.size >= 3:
+            xs = xs - np.polyval(np.polyfit(ts - te, xs, 1), ts - te)
         p2p = (xs.max() - xs.min()) / float(np.median(swv[starts[i]:i + 1]))
         out.append(SwaySample(round(float(te), 3), round(float(p2p), 4)))
     return out

@@ -1,0 +1,267 @@
+"""Trainer review outputs for one drill or a folder of drills (`posturecheck analyze ... --report DIR`).
+
+For each file: analysis → `analysis.json`, `frames.csv/json`, `violations.csv/json`,
+the annotated video (`annotated.mp4`, or `annotated.jpg` for a photo) and the
+self-contained `report.html`. Several files go into one subfolder each, with
+`summary.html` and `summary.csv` beside them, analysed by `workers` processes
+(spawned; each owns its own PoseLandmarker). A file that cannot be read becomes
+an error row; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .analyze import AnalyzeOptions, ClipAnalysis, analyze_path
+from .annotate import MAX_MOMENTS, pick_worst_moments, render_image, render_video
+from .export import (write_frames_csv, write_frames_json, write_summary_csv, write_violations_csv,
+                     write_violations_json)
+from .htmlreport import HtmlInputs, SummaryRow, lane_titles, render_html, render_summary_html
+from .pose import Estimator
+from .report import to_json
+from .sources import MediaError
+
+logger = logging.getLogger(__name__)
+
+REPORT_HTML, VIDEO_FILE, PHOTO_FILE = "report.html", "annotated.mp4", "annotated.jpg"
+DATA_FILES = ("analysis.json", "frames.csv", "frames.json", "violations.csv", "violations.json")
+SUMMARY_HTML, SUMMARY_CSV = "summary.html", "summary.csv"
+DEFAULT_MAX_WORKERS = 2
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+ProgressFn = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """What to write besides the analysis: language, standard, the annotated video, how many stills."""
+
+    lang: str = "en"
+    standard: str | None = None
+    video: bool = True
+    video_max_side: int | None = 1280
+    stills: int = MAX_MOMENTS
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """One drill of a review: where its outputs went, its headline numbers, or its error."""
+
+    file: str
+    out_dir: str | None = None
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    outputs: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    encoder: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def failed_rules(self) -> list[str]:
+        return [r["id"] for r in (self.report or {}).get("rules", []) if r.get("status") == "fail"]
+
+    def summary_row(self, root: Path) -> dict[str, Any]:
+        rep = self.report or {}
+        titles = lane_titles(rep.get("rules", []), rep.get("lang", "en"))
+        href = None
+        if self.out_dir is not None and not self.error:
+            href = (Path(self.out_dir) / REPORT_HTML).relative_to(root).as_posix()
+        return {"file": Path(self.file).name, "activity": rep.get("activity"), "score": rep.get("score"),
+                "failed_rules": self.failed_rules, "duration_s": rep.get("duration_s"), "report": href,
+                "error": self.error,
+                "failed_titles": [titles[r["id"]] for r in rep.get("rules", []) if r.get("status") == "fail"]}
+
+
+# ----------------------------------------------------------------------------- one file
+
+
+def _write_data(out_dir: Path, analysis: ClipAnalysis, report: dict[str, Any]) -> list[str]:
+    (out_dir / "analysis.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    recs = analysis.session.records
+    write_frames_csv(out_dir / "frames.csv", recs, report)
+    write_frames_json(out_dir / "frames.json", recs, report)
+    write_violations_csv(out_dir / "violations.csv", report)
+    write_violations_json(out_dir / "violations.json", report)
+    return list(DATA_FILES)
+
+
+def write_review(analysis: ClipAnalysis, out_dir: str | Path, review: ReviewOptions | None = None, *,
+                 progress: ProgressFn | None = None) -> ReviewResult:
+    """Write every review output of an analysed clip or photo into `out_dir`."""
+    review = review or ReviewOptions()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timings = dict(analysis.timings)
+    t0 = time.perf_counter()
+    report = to_json(analysis, review.lang, review.standard)
+    profile = analysis.session.profile
+    files = _write_data(out, analysis, report)
+    timings["data_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    records = analysis.session.records
+    moments = pick_worst_moments(report, records, profile, limit=review.stills) if review.stills else []
+    thumbs: dict[int, bytes] = {}
+    encoder = None
+    video_href = None
+    if review.video and records:
+        if analysis.kind == "video":
+            res = render_video(analysis.source, records, report, out / VIDEO_FILE, profile=profile, lang=review.lang,
+                               max_side=review.video_max_side, capture=[m.index for m in moments], progress=progress)
+            video_href = VIDEO_FILE
+        else:
+            res = render_image(analysis.source, records[0], report, out / PHOTO_FILE, profile=profile,
+                               lang=review.lang, max_side=review.video_max_side)
+        thumbs, encoder = dict(res.thumbnails), res.encoder
+        files.insert(0, res.path.name)
+    timings["render_s"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    stills = [(m, thumbs[m.index]) for m in moments if m.index in thumbs]
+    page = render_html(report, HtmlInputs(profile=profile, records=records, moments=stills, video_href=video_href,
+                                          files=files), lang=review.lang)
+    (out / REPORT_HTML).write_text(page, encoding="utf-8")
+    timings["html_s"] = time.perf_counter() - t2
+    return ReviewResult(analysis.source, str(out), report, outputs=(REPORT_HTML, *files), timings=timings,
+                        encoder=encoder)
+
+
+def review_file(path: str | Path, out_dir: str | Path, options: AnalyzeOptions | None = None,
+                review: ReviewOptions | None = None, *, estimator: Estimator | None = None,
+                progress: ProgressFn | None = None, render_progress: ProgressFn | None = None) -> ReviewResult:
+    """Analyse one file and write its review outputs. Raises `MediaError` for unreadable input."""
+    t0 = time.perf_counter()
+    analysis = analyze_path(path, options, estimator=estimator, progress=progress)
+    t1 = time.perf_counter()
+    result = write_review(analysis, out_dir, review, progress=render_progress)
+    result.timings.update({"analyze_s": t1 - t0, "total_s": time.perf_counter() - t0})
+    return result
+
+
+def error_result(path: str | Path, exc: BaseException, lang: str) -> ReviewResult:
+    """The error row of a file that could not be reviewed (one line, in the trainer's language)."""
+    if isinstance(exc, MediaError):
+        msg = exc.message_zh if lang == "zh" and exc.message_zh else str(exc)
+        return ReviewResult(str(path), error=msg, error_code=exc.code)
+    name = Path(path).name
+    msg = (f"{name}：无法分析（{type(exc).__name__}: {exc}）" if lang == "zh"
+           else f"{name}: could not be analysed ({type(exc).__name__}: {exc})")
+    return ReviewResult(str(path), error=msg, error_code="internal")
+
+
+# ----------------------------------------------------------------------------- many files
+
+
+@dataclass(frozen=True)
+class _Job:
+    index: int
+    path: str
+    out_dir: str
+    options: AnalyzeOptions | None
+    review: ReviewOptions
+
+
+def _run_job(job: _Job) -> tuple[int, ReviewResult]:
+    """Worker entry (also used in-process): never raises for a bad file."""
+    try:
+        return job.index, review_file(job.path, job.out_dir, job.options, job.review)
+    except Exception as exc:  # noqa: BLE001 - a batch goes on; the error becomes the file's row
+        logger.debug("review of %s failed", job.path, exc_info=True)
+        return job.index, error_result(job.path, exc, job.review.lang)
+
+
+def subfolder_names(paths: Sequence[Path]) -> list[str]:
+    """One folder name per input: its stem (made safe), de-duplicated with the extension or a number."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for p in paths:
+        stem = _UNSAFE.sub("_", p.stem).strip(" .") or "clip"
+        name = stem
+        if name.casefold() in seen:
+            name = f"{stem}_{p.suffix.lstrip('.').lower()}" if p.suffix else stem
+        n = 2
+        while name.casefold() in seen:
+            name = f"{stem}_{n}"
+            n += 1
+        seen.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def default_workers(n_files: int) -> int:
+    return max(1, min(DEFAULT_MAX_WORKERS, n_files))
+
+
+def _bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="drills", unit="video", file=sys.stderr)
+
+
+def review_paths(paths: Sequence[str | Path], out_dir: str | Path, options: AnalyzeOptions | None = None,
+                 review: ReviewOptions | None = None, *, workers: int | None = None,
+                 show_progress: bool | None = None,
+                 on_result: Callable[[ReviewResult], None] | None = None) -> list[ReviewResult]:
+    """Review several files: one subfolder each plus `summary.html` / `summary.csv` in `out_dir`.
+
+    workers: processes (default min(2, number of files)); show_progress: tqdm bar on
+    stderr (default: when stderr is a terminal). Results come back in input order.
+    """
+    review = review or ReviewOptions()
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    files = [Path(p) for p in paths]
+    jobs = [_Job(i, str(p), str(root / name), options, review)
+            for i, (p, name) in enumerate(zip(files, subfolder_names(files)))]
+    workers = default_workers(len(jobs)) if workers is None else max(1, min(int(workers), len(jobs) or 1))
+    show = sys.stderr.isatty() if show_progress is None else show_progress
+    bar = _bar(len(jobs), show)
+    results: dict[int, ReviewResult] = {}
+
+    def done(i: int, res: ReviewResult) -> None:
+        results[i] = res
+        if bar is not None:
+            bar.update(1)
+        if on_result is not None:
+            on_result(res)
+
+    try:
+        if workers > 1:
+            with mp.get_context("spawn").Pool(workers) as pool:
+                for i, res in pool.imap_unordered(_run_job, jobs):
+                    done(i, res)
+        else:
+            for job in jobs:
+                done(*_run_job(job))
+    finally:
+        if bar is not None:
+            bar.close()
+    ordered = [results[j.index] for j in jobs]
+    write_summary(ordered, root, review.lang)
+    return ordered
+
+
+def write_summary(results: Sequence[ReviewResult], root: str | Path, lang: str) -> tuple[Path, Path]:
+    """summary.html and summary.csv of a folder review."""
+    root = Path(root)
+    rows = [r.summary_row(root) for r in results]
+    csv_path = write_summary_csv(root / SUMMARY_CSV, rows)
+    html_rows = [SummaryRow(r["file"], r["report"], r["activity"], r["score"], r["failed_titles"], r["duration_s"],
+                            r["error"]) for r in rows]
+    html_path = root / SUMMARY_HTML
+    html_path.write_text(render_summary_html(html_rows, lang, root.name), encoding="utf-8")
+    return html_path, csv_path

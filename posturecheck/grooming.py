@@ -1,0 +1,647 @@
+"""Grooming and expression stage: a 478-point face mesh (+ the frame) → `FaceFeatures` → verdicts.
+
+Measurements (this module never holds a limit that judges a trainee; those are the
+`grooming.*` rules of the profile):
+
+* Head pose (yaw, pitch, roll) — a weighted rigid fit (Umeyama, scaled orthographic)
+  of MediaPipe's canonical face model onto the mesh, using the landmarks and weights
+  of MediaPipe's own face-geometry pipeline (its Procrustes basis: no mouth or brow
+  points, so expressions do not move the fit). The bundled model has no
+  face-geometry pipeline and no blendshapes, so this replaces both.
+* Smile score — mouth-corner distance in the fitted (frontalised) face, divided by
+  the canonical face's neutral mouth width: 1.0 for a neutral mouth, larger when the
+  corners are drawn out and up in a smile.
+* Hair on the forehead, hair over the ears, beard — colour statistics of the frame
+  around mesh regions, compared with the trainee's own skin sampled on both upper
+  cheeks (robust Lab mean and spread): the fraction of the central forehead, of the
+  chin + upper lip that is *not* skin-coloured, and the fraction of the ear region
+  (a box beside the head, placed with the fitted head pose) that *is*
+  skin-coloured (a visible ear). These need a face at least MIN_IMAGE_FACE_PX wide
+  and roughly frontal; otherwise they are None (the rule says `unknown`).
+
+Judging: `grooming_verdicts` applies the profile's `grooming.*` rules to the
+`face_*` measurements. Which rules apply depends on the standard the trainee
+chose (`--standard men|women`); a rule whose check list is empty for a standard
+(`standard = { women = [] }` in the profile) does not apply to it, and with no
+standard chosen only the rules common to both are judged. Gender is never
+inferred from the image.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
+from typing import Any, Iterable, Sequence
+
+import cv2
+import numpy as np
+
+from .face import FaceLandmarks
+from .features import view_from_yaw
+from .landmarks import PoseLandmarks
+from .profile import Check, Profile, Rule
+from .rules import FAIL, PASS, UNKNOWN, Verdict, _apply, evaluate_rule
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+logger = logging.getLogger(__name__)
+
+# ============================================================================ canonical face
+# MediaPipe's canonical face model and Procrustes basis, from
+# `geometry_pipeline_metadata_landmarks.binarypb` in npm @mediapipe/face_mesh@0.4.1657299874
+# (Apache-2.0; file sha256 bdbcda96dfcb7da883da124aaa2c55dee49770d934f0fcc71747f8c21bdc75b4).
+# (landmark index, weight, x, y, z): centimetres, x to the face's left (image right in a
+# front view), y up, z out of the face towards the camera.
+CANONICAL_BASIS: tuple[tuple[int, float, float, float, float], ...] = (
+    (4, 0.070910, 0.0000, -0.4632, 7.5866),
+    (6, 0.032100, 0.0000, 2.4733, 5.7886),
+    (10, 0.008447, 0.0000, 8.2618, 4.4815),
+    (33, 0.058724, -4.4459, 2.6640, 3.1734),
+    (54, 0.007667, -6.2793, 6.6154, 1.4259),
+    (67, 0.009078, -3.5240, 8.0060, 3.7292),
+    (117, 0.009792, -5.2587, 0.9458, 2.9743),
+    (119, 0.014565, -3.3007, 0.8616, 3.8728),
+    (121, 0.018591, -1.8207, 1.4680, 4.2241),
+    (127, 0.005198, -7.7431, 2.3650, -2.0052),
+    (129, 0.120625, -1.7858, -0.9783, 4.8505),
+    (132, 0.005560, -7.2709, -2.8909, -2.2525),
+    (133, 0.053286, -1.8564, 2.5852, 3.7579),
+    (136, 0.066890, -5.0853, -7.1786, 0.7147),
+    (143, 0.014817, -6.4076, 2.2360, 1.5608),
+    (147, 0.014263, -6.2349, -1.9444, 1.6635),
+    (198, 0.025462, -1.2468, 0.2303, 5.6810),
+    (205, 0.047252, -3.8329, -1.5373, 4.1377),
+    (263, 0.058724, 4.4459, 2.6640, 3.1734),
+    (284, 0.007667, 6.2793, 6.6154, 1.4259),
+    (297, 0.009078, 3.5240, 8.0060, 3.7292),
+    (346, 0.009792, 5.2587, 0.9458, 2.9743),
+    (348, 0.014565, 3.3007, 0.8616, 3.8728),
+    (350, 0.018591, 1.8207, 1.4680, 4.2241),
+    (356, 0.005198, 7.7431, 2.3650, -2.0052),
+    (358, 0.120625, 1.7858, -0.9783, 4.8505),
+    (361, 0.005560, 7.2709, -2.8909, -2.2525),
+    (362, 0.053286, 1.8564, 2.5852, 3.7579),
+    (365, 0.066890, 5.0853, -7.1786, 0.7147),
+    (372, 0.014817, 6.4076, 2.2360, 1.5608),
+    (376, 0.014263, 6.2349, -1.9444, 1.6635),
+    (420, 0.025462, 1.2468, 0.2303, 5.6810),
+    (425, 0.047252, 3.8329, -1.5373, 4.1377),
+)
+_BASIS_IDX = np.array([b[0] for b in CANONICAL_BASIS])
+_BASIS_W = np.array([b[1] for b in CANONICAL_BASIS]) / sum(b[1] for b in CANONICAL_BASIS)
+_BASIS_XYZ = np.array([b[2:] for b in CANONICAL_BASIS], dtype=np.float64)
+
+# Mesh landmarks (MediaPipe FaceMesh numbering).
+MOUTH_CORNERS = (61, 291)
+# Neutral mouth width of the canonical face, |61 - 291| in cm.
+CANONICAL_MOUTH_WIDTH_CM = 4.9124
+# Pitch of the canonical fit for a face looking straight at the camera: the median over
+# the 48 dev faces labelled "not turned or tilted" was -8°, on both CelebA-HQ and press
+# photos (the canonical model's "up" is tilted against a natural head carriage). Reported
+# pitch is relative to it: 0 = eyes level with the camera, + chin up, − bowed.
+NEUTRAL_FACE_PITCH_DEG = -8.0
+
+# --- image regions ------------------------------------------------------------------------
+# Upper cheeks: the trainee's own skin colour (above any beard, below glasses).
+CHEEK_RIGHT = (117, 101, 36, 205, 50)
+CHEEK_LEFT = (346, 330, 266, 425, 280)
+# Central forehead: from just above each brow point towards the mesh top (10 / 67 / 297),
+# between these fractions of the way: clear of the brows, below the mesh's edge.
+FOREHEAD_COLUMNS = ((105, 67), (107, 109), (9, 10), (336, 338), (334, 297))
+FOREHEAD_SPAN = (0.2, 0.9)
+UPPER_LIP = (98, 97, 2, 326, 327, 391, 393, 164, 167, 165)
+CHIN = (32, 208, 199, 428, 262, 369, 400, 377, 152, 148, 176, 140)
+# Ear region in canonical cm (per side, x mirrored): beside the head at ear height,
+# from the face's side contour outwards and back (the hull of this box's projection).
+EAR_BOX_X = (8.0, 9.6)
+EAR_BOX_Y = (-3.0, 3.5)
+EAR_BOX_Z = (-2.0, -6.0)
+# An ear is looked at only when its side of the head faces the camera at least this much
+# (a head turned by more hides the far ear behind it).
+EAR_MIN_FACING_DEG = -15.0
+
+# --- measurement validity -----------------------------------------------------------------
+MIN_IMAGE_FACE_PX = 64        # image measurements need a face (mesh width) at least this wide
+MAX_IMAGE_YAW_DEG = 30.0      # ...and a roughly frontal face
+MAX_SMILE_YAW_DEG = 45.0      # smile from the mesh: the far mouth corner is guessed beyond this
+MIN_REGION_PIXELS = 12        # fewer pixels in a region: no measurement
+MEASURE_FACE_PX = 128         # colour statistics on the face resized to at most this width (speed)
+# Skin model: a pixel is skin-coloured when its distance to the cheek median, in units of the
+# cheek's robust spread (floored at these Lab values: L, a, b), is at most SKIN_MAX_DISTANCE.
+SKIN_SPREAD_FLOOR_LAB = (8.0, 4.0, 4.0)
+SKIN_MAX_DISTANCE = 3.0
+
+# --- rule inputs ---------------------------------------------------------------------------
+GROOMING_PREFIX = "grooming."
+BADGE_RULE = "grooming.badge"
+STANDARDS = ("men", "women")
+# Unknown reasons of grooming verdicts (translated by report).
+REASON_NO_FACE = "no_face"
+REASON_NOT_FOR_STANDARD = "not_for_standard"
+REASON_NO_STANDARD = "no_standard"
+REASON_BADGE_NOT_CONFIGURED = "badge_not_configured"
+REASON_FACE_TOO_SMALL = "face_too_small"
+REASON_NO_BODY = "no_person"
+# observations.face booleans: name → (rule id, feature, True when the check ...)
+FACE_FLAGS: tuple[tuple[str, str, str, str], ...] = (
+    ("smiling", "grooming.smile", "face_smile_score", PASS),
+    ("bangs", "grooming.hair_forehead", "face_forehead_hair", FAIL),
+    ("ears_covered", "grooming.hair_ears", "face_ear_skin", FAIL),
+    ("beard", "grooming.no_beard", "face_beard", FAIL),
+)
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Rigid fit of the canonical face: camera = scale · rotation · canonical + translation.
+
+    Camera frame: x right, y up, z towards the camera, pixels. Angles in degrees:
+    yaw + = turned to the person's own left, pitch + = chin up (relative to
+    NEUTRAL_FACE_PITCH_DEG), roll + = head tilted towards the person's own left shoulder.
+    """
+
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+    scale: float                 # pixels per canonical cm
+    rotation: np.ndarray         # (3, 3) canonical → camera
+    translation: np.ndarray      # (3,) pixels
+    fit_error_cm: float          # weighted RMS residual of the basis points
+
+    def project(self, canonical_cm: np.ndarray) -> np.ndarray:
+        """(N, 3) canonical cm → (N, 2) frame pixels (x right, y down)."""
+        cam = self.scale * canonical_cm @ self.rotation.T + self.translation
+        return np.stack([cam[:, 0], -cam[:, 1]], axis=1)
+
+    def frontalise(self, points_px: np.ndarray) -> np.ndarray:
+        """(N, 3) mesh pixels → the same points in canonical cm (pose and size removed)."""
+        cam = _to_camera(points_px)
+        return (cam - self.translation) @ self.rotation / self.scale
+
+
+@dataclass(frozen=True)
+class FaceFeatures:
+    """Measurements of one face in one frame (None when the frame cannot show them).
+
+    Angles in degrees (see `HeadPose`); `smile_score` 1.0 = neutral canonical mouth;
+    `forehead_hair` and `beard` are fractions (0–1) of the region that is not
+    skin-coloured; `ear_skin` the skin-coloured fraction of the clearer visible ear region.
+    """
+
+    found: bool
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+    smile_score: float | None
+    forehead_hair: float | None
+    ear_skin: float | None
+    beard: float | None
+    face_width_px: float
+    source: str = "frame"
+
+    def rule_inputs(self) -> dict[str, Any]:
+        """The `face_*` measurements the profile's grooming checks name, plus the face's view."""
+        d = {f"face_{k}": v for k, v in asdict(self).items() if k not in ("found", "source")}
+        d["view"] = view_from_yaw(self.yaw_deg)
+        return d
+
+
+# Every feature name a grooming check may use.
+FACE_FEATURE_NAMES: tuple[str, ...] = tuple(f"face_{f.name}" for f in fields(FaceFeatures)
+                                            if f.name not in ("found", "source"))
+BADGE_FEATURE_NAMES: tuple[str, ...] = ("badge_left_chest",)
+GROOMING_FEATURES: tuple[str, ...] = FACE_FEATURE_NAMES + BADGE_FEATURE_NAMES
+
+
+# ============================================================================ geometry
+
+
+def _to_camera(points_px: np.ndarray) -> np.ndarray:
+    """Mesh pixels (x right, y down, z away) → right-handed camera frame (x right, y up, z to camera)."""
+    cam = np.array(points_px, dtype=np.float64, copy=True)
+    cam[:, 1] *= -1.0
+    cam[:, 2] *= -1.0
+    return cam
+
+
+def fit_head_pose(points_px: np.ndarray) -> HeadPose:
+    """Weighted similarity fit (Umeyama) of the canonical basis onto the mesh → `HeadPose`."""
+    cam = _to_camera(points_px[_BASIS_IDX])
+    src = _BASIS_XYZ
+    w = _BASIS_W[:, None]
+    mu_s, mu_d = (w * src).sum(0), (w * cam).sum(0)
+    s_c, d_c = src - mu_s, cam - mu_d
+    cov = (w * d_c).T @ s_c
+    u, sv, vt = np.linalg.svd(cov)
+    sign = np.diag([1.0, 1.0, float(np.sign(np.linalg.det(u @ vt)) or 1.0)])
+    rot = u @ sign @ vt
+    var_s = float((w[:, 0] * (s_c ** 2).sum(1)).sum())
+    scale = float(np.trace(np.diag(sv) @ sign) / var_s)
+    trans = mu_d - scale * rot @ mu_s
+    resid = (cam - (scale * src @ rot.T + trans)) / scale
+    err = float(np.sqrt((_BASIS_W * (resid ** 2).sum(1)).sum()))
+    # Angles of the head relative to "looking straight at the camera" (the canonical face
+    # pitched by NEUTRAL_FACE_PITCH_DEG), so yaw, pitch and roll do not mix for a level gaze.
+    rel = rot @ _pitch_matrix(-NEUTRAL_FACE_PITCH_DEG)
+    normal = rel[:, 2]  # the face's forward direction in the camera frame
+    yaw = math.degrees(math.atan2(normal[0], normal[2]))
+    pitch = math.degrees(math.atan2(normal[1], math.hypot(normal[0], normal[2])))
+    roll = -math.degrees(math.atan2(rel[1, 0], rel[0, 0]))
+    return HeadPose(yaw, pitch, roll, scale, rot, trans, err)
+
+
+def _pitch_matrix(deg: float) -> np.ndarray:
+    """Rotation about the camera x axis that turns a face's forward direction up by `deg`."""
+    a = math.radians(deg)
+    return np.array([[1.0, 0.0, 0.0], [0.0, math.cos(a), math.sin(a)], [0.0, -math.sin(a), math.cos(a)]])
+
+
+def smile_score(points_px: np.ndarray, pose: HeadPose) -> float:
+    """Mouth-corner distance in the frontalised face ÷ the canonical neutral mouth width."""
+    corners = pose.frontalise(points_px[list(MOUTH_CORNERS)])
+    return float(np.linalg.norm(corners[0, :2] - corners[1, :2]) / CANONICAL_MOUTH_WIDTH_CM)
+
+
+# ============================================================================ image regions
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB → float32 CIE Lab (L 0–100, a and b around 0), via OpenCV's fast 8-bit path."""
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    return lab
+
+
+def _polygon_pixels(lab: np.ndarray, origin: np.ndarray, poly_px: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """(N, 3) Lab pixels inside a frame-pixel polygon (lab: the frame from `origin`, resized by `scale`)."""
+    h, w = lab.shape[:2]
+    pts = np.round((poly_px - origin) * scale).astype(np.int32)
+    if len(pts) < 3:
+        return np.empty((0, 3), np.float32)
+    x0, y0 = np.clip(pts.min(0), 0, [w, h])
+    x1, y1 = np.clip(pts.max(0) + 1, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return np.empty((0, 3), np.float32)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [pts - np.array([x0, y0])], 1)
+    return lab[y0:y1, x0:x1][mask > 0]
+
+
+@dataclass(frozen=True)
+class SkinModel:
+    """Robust Lab colour statistics of the trainee's cheeks."""
+
+    median: np.ndarray
+    spread: np.ndarray
+
+    @classmethod
+    def from_pixels(cls, pixels: np.ndarray) -> SkinModel:
+        med = np.median(pixels, axis=0)
+        mad = np.median(np.abs(pixels - med), axis=0) * 1.4826
+        return cls(med, np.maximum(mad, SKIN_SPREAD_FLOOR_LAB))
+
+    def is_skin(self, pixels: np.ndarray) -> np.ndarray:
+        d2 = (((pixels - self.median) / self.spread) ** 2).sum(axis=1)
+        return d2 <= SKIN_MAX_DISTANCE ** 2
+
+
+def _lerp(points: np.ndarray, a: int, b: int, f: float) -> np.ndarray:
+    return points[a, :2] + (points[b, :2] - points[a, :2]) * f
+
+
+def forehead_polygon(points_px: np.ndarray) -> np.ndarray:
+    lo, hi = FOREHEAD_SPAN
+    low = [_lerp(points_px, a, b, lo) for a, b in FOREHEAD_COLUMNS]
+    high = [_lerp(points_px, a, b, hi) for a, b in reversed(FOREHEAD_COLUMNS)]
+    return np.array(low + high)
+
+
+def ear_polygon(pose: HeadPose, side: int) -> np.ndarray:
+    """Frame-pixel hull of the ear box on one side (-1 = the person's right, +1 = left)."""
+    corners = np.array([[side * x, y, z] for x in EAR_BOX_X for y in EAR_BOX_Y for z in EAR_BOX_Z])
+    return cv2.convexHull(pose.project(corners).astype(np.float32)).reshape(-1, 2)
+
+
+def ear_faces_camera(pose: HeadPose, side: int) -> bool:
+    """Whether the ear on `side` is turned towards the camera enough to be seen."""
+    outward_z = side * pose.rotation[2, 0]  # z (towards camera) of the side's outward direction
+    return math.degrees(math.asin(max(-1.0, min(1.0, outward_z)))) >= EAR_MIN_FACING_DEG
+
+
+def _regions_box(points_px: np.ndarray, pose: HeadPose, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Frame-pixel box holding the face and both ear regions (clipped to the frame)."""
+    pts = [points_px[:468, :2]] + [ear_polygon(pose, s) for s in (-1, 1)]
+    allp = np.vstack(pts)
+    w, h = size
+    x0, y0 = np.floor(allp.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(allp.max(0)).astype(int) + 2
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def _fraction(mask: np.ndarray) -> float | None:
+    return float(mask.mean()) if mask.size >= MIN_REGION_PIXELS else None
+
+
+def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
+                    ) -> tuple[float | None, float | None, float | None]:
+    """(forehead_hair, ear_skin, beard) from the frame's colours around the mesh."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = _regions_box(points_px, pose, (w, h))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None, None, None
+    roi = rgb[y0:y1, x0:x1]
+    scale = min(1.0, MEASURE_FACE_PX / max(float(np.ptp(points_px[:468, 0])), 1.0))
+    if scale < 1.0:
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        roi = cv2.resize(roi, size, interpolation=cv2.INTER_AREA)
+        scale = size[0] / float(x1 - x0)
+    lab = rgb_to_lab(roi)
+    origin = np.array([x0, y0], dtype=np.float64)
+
+    def pixels(poly: np.ndarray) -> np.ndarray:
+        return _polygon_pixels(lab, origin, poly, scale)
+
+    cheeks = np.vstack([pixels(points_px[list(c), :2]) for c in (CHEEK_RIGHT, CHEEK_LEFT)])
+    if len(cheeks) < 2 * MIN_REGION_PIXELS:
+        return None, None, None
+    skin = SkinModel.from_pixels(cheeks)
+
+    def not_skin(poly: np.ndarray) -> float | None:
+        px = pixels(poly)
+        return _fraction(~skin.is_skin(px)) if len(px) else None
+
+    forehead = not_skin(forehead_polygon(points_px))
+    chin = not_skin(points_px[list(CHIN), :2])
+    lip = not_skin(points_px[list(UPPER_LIP), :2])
+    beard = None if chin is None or lip is None else (chin + lip) / 2.0
+    ears = []
+    for side in (-1, 1):
+        if ear_faces_camera(pose, side):
+            px = pixels(ear_polygon(pose, side))
+            frac = _fraction(skin.is_skin(px)) if len(px) else None
+            if frac is not None:
+                ears.append(frac)
+    ear_skin = max(ears) if ears else None
+    return forehead, ear_skin, beard
+
+
+def measure_face(face: FaceLandmarks, rgb: np.ndarray | None = None) -> FaceFeatures:
+    """All grooming measurements of one face; image ones only when `rgb` is given and usable."""
+    pts = face.points
+    pose = fit_head_pose(pts)
+    width = face.width_px
+    smile = smile_score(pts, pose) if abs(pose.yaw_deg) <= MAX_SMILE_YAW_DEG else None
+    forehead = ears = beard = None
+    if rgb is not None and width >= MIN_IMAGE_FACE_PX and abs(pose.yaw_deg) <= MAX_IMAGE_YAW_DEG:
+        forehead, ears, beard = measure_regions(rgb, pts, pose)
+    return FaceFeatures(True, round(pose.yaw_deg, 2), round(pose.pitch_deg, 2), round(pose.roll_deg, 2),
+                        None if smile is None else round(smile, 4),
+                        None if forehead is None else round(forehead, 4),
+                        None if ears is None else round(ears, 4),
+                        None if beard is None else round(beard, 4), round(width, 1), face.source)
+
+
+# ============================================================================ badge
+
+
+class ColorError(ValueError):
+    """A badge colour that cannot be read; `message_zh` says it in Chinese."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"badge colour {text!r} is not a colour: use #RRGGBB or R,G,B")
+        self.message_zh = f"工号牌颜色“{text}”无法识别：请使用 #RRGGBB 或 R,G,B 格式。"
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'#c00000', 'c00000' or '192,0,0' → (r, g, b); ColorError (a ValueError) otherwise."""
+    t = text.strip().lstrip("#")
+    try:
+        if "," in t:
+            rgb = tuple(int(v) for v in t.split(","))
+        elif len(t) == 6:
+            rgb = tuple(int(t[i:i + 2], 16) for i in (0, 2, 4))
+        else:
+            raise ValueError
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise ColorError(text)
+    return rgb  # type: ignore[return-value]
+
+
+# Left chest (the person's own left): a box from the left shoulder towards the body's
+# midline and down the trunk, in fractions of the shoulder width / shoulder-to-hip length.
+BADGE_BOX_ACROSS = (0.1, 0.5)   # from the left shoulder towards the midline
+BADGE_BOX_DOWN = (0.1, 0.45)    # from the shoulder line towards the hips
+BADGE_MAX_DELTA_E = 20.0        # a pixel matches the badge colour within this Lab distance
+BADGE_MIN_VISIBILITY = 0.5
+
+
+def measure_badge(rgb: np.ndarray, pose: PoseLandmarks, color: tuple[int, int, int]) -> float | None:
+    """Fraction of the left-chest box whose colour matches the badge, or None if not visible."""
+    vis = pose.visibility
+    if min(vis[11], vis[12], vis[23], vis[24]) < BADGE_MIN_VISIBILITY:
+        return None
+    px = pose.px
+    ls, rs, lh, rh = px[11], px[12], px[23], px[24]
+    across = (rs - ls)
+    down = ((lh + rh) / 2.0) - ((ls + rs) / 2.0)
+    if np.linalg.norm(across) < 8 or np.linalg.norm(down) < 8:
+        return None
+    a0, a1 = BADGE_BOX_ACROSS
+    d0, d1 = BADGE_BOX_DOWN
+    poly = np.array([ls + a0 * across + d0 * down, ls + a1 * across + d0 * down,
+                     ls + a1 * across + d1 * down, ls + a0 * across + d1 * down])
+    h, w = rgb.shape[:2]
+    x0, y0 = np.clip(np.floor(poly.min(0)).astype(int), 0, [w, h])
+    x1, y1 = np.clip(np.ceil(poly.max(0)).astype(int) + 1, 0, [w, h])
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    lab = rgb_to_lab(rgb[y0:y1, x0:x1])
+    pixels = _polygon_pixels(lab, np.array([x0, y0], dtype=np.float64), poly)
+    if len(pixels) < MIN_REGION_PIXELS:
+        return None
+    ref = cv2.cvtColor(np.array([[color]], np.float32) / 255.0, cv2.COLOR_RGB2Lab)[0, 0]
+    return round(float((np.linalg.norm(pixels - ref, axis=1) <= BADGE_MAX_DELTA_E).mean()), 4)
+
+
+# ============================================================================ judging
+
+
+def is_grooming(rule: Rule) -> bool:
+    return rule.id.startswith(GROOMING_PREFIX)
+
+
+def grooming_rules(profile: Profile) -> tuple[Rule, ...]:
+    return tuple(r for r in profile.rules if is_grooming(r))
+
+
+def applies_to_standard(rule: Rule, standard: str | None) -> bool:
+    """A rule with an empty check list for a standard does not apply to it; with no
+    standard chosen only rules that apply to both standards are judged."""
+    if standard is not None:
+        return bool(rule.checks_for(standard))
+    return all(rule.checks_for(s) for s in STANDARDS)
+
+
+def grooming_verdicts(profile: Profile, face: FaceFeatures | None, *, standard: str | None = None,
+                      badge: float | None = None, badge_configured: bool = False,
+                      body_view: str = "unknown") -> list[Verdict]:
+    """Verdicts of the profile's `grooming.*` rules on one frame."""
+    out: list[Verdict] = []
+    for rule in grooming_rules(profile):
+        if not applies_to_standard(rule, standard):
+            reason = REASON_NO_STANDARD if standard is None else REASON_NOT_FOR_STANDARD
+            out.append(Verdict(rule.id, UNKNOWN, None, reason))
+            continue
+        names = {n for c in rule.checks_for(standard) for n in c.features}
+        if names & set(BADGE_FEATURE_NAMES):
+            if not badge_configured:
+                out.append(Verdict(rule.id, UNKNOWN, None, REASON_BADGE_NOT_CONFIGURED))
+            elif badge is None and body_view == "unknown":
+                out.append(Verdict(rule.id, UNKNOWN, None, REASON_NO_BODY))
+            else:
+                out.append(evaluate_rule(rule, {"view": body_view, "badge_left_chest": badge}, standard=standard))
+            continue
+        if face is None:
+            out.append(Verdict(rule.id, UNKNOWN, None, REASON_NO_FACE))
+            continue
+        v = evaluate_rule(rule, face.rule_inputs(), standard=standard)
+        if v.status == UNKNOWN and v.reason == "not_visible" and face.face_width_px < MIN_IMAGE_FACE_PX:
+            v = Verdict(rule.id, UNKNOWN, v.value, REASON_FACE_TOO_SMALL)
+        out.append(v)
+    return out
+
+
+def _check_for(profile: Profile, rule_id: str, feature: str) -> Check | None:
+    try:
+        rule = profile.rule(rule_id)
+    except KeyError:
+        return None
+    return rule.check_for_feature(feature)
+
+
+def face_flags(profile: Profile, face: FaceFeatures | None) -> dict[str, bool | None]:
+    """smiling / bangs / ears_covered / beard for one face, from the profile's limits (any standard)."""
+    out: dict[str, bool | None] = {}
+    inputs = face.rule_inputs() if face is not None else {}
+    for name, rule_id, feature, when in FACE_FLAGS:
+        check = _check_for(profile, rule_id, feature)
+        value = inputs.get(feature)
+        if check is None or value is None:
+            out[name] = None
+        else:
+            status = _apply(check, value)
+            out[name] = None if status == UNKNOWN else status == when
+    return out
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    vals = [float(v) for v in values if v is not None]
+    return round(float(np.median(vals)), 3) if vals else None
+
+
+def _majority(values: Iterable[bool | None]) -> bool | None:
+    vals = [v for v in values if v is not None]
+    return (sum(vals) > len(vals) / 2) if vals else None
+
+
+def face_observation(profile: Profile, faces: Sequence[FaceFeatures | None]) -> dict[str, Any]:
+    """`observations.face` for a photo or clip: medians of the angles and smile score over
+    the frames with a face, majority of the per-frame flags (whatever the standard)."""
+    seen = [f for f in faces if f is not None]
+    flags = [face_flags(profile, f) for f in seen]
+    obs: dict[str, Any] = {"found": bool(seen)}
+    for key in ("yaw_deg", "pitch_deg", "roll_deg", "smile_score"):
+        obs[key] = _median(getattr(f, key) for f in seen)
+    for name, *_ in FACE_FLAGS:
+        obs[name] = _majority(fl[name] for fl in flags)
+    return obs
+
+
+# ============================================================================ greeting drill (二站 / 三声)
+
+GREETING_STAND_LIMIT_S = 2.0     # STANDARDS.md 二站; used when drills.toml has no greeting step
+GREETING_MIN_SEATED_S = 0.3      # the clip must start with at least this much sitting
+GREETING_MIN_STANDING_S = 0.5    # standing must hold this long to count as "stood up"
+GREETING_MIN_HOLD_S = 0.3        # facing the camera / smiling must last this long after standing
+GREETING_START_WINDOW_S = 1.0    # "starts seated": the first sitting frame within this time
+UPRIGHT = ("standing", "walking")
+
+
+def greeting_stand_limit_s() -> float:
+    """The 二站 time limit: `within_s` of the greeting drill's standing step in profiles/drills.toml."""
+    try:
+        text = resources.files("posturecheck.profiles").joinpath("drills.toml").read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+        for drill in data.get("drills", []):
+            if drill.get("id") == "greeting":
+                for step in drill.get("steps", []):
+                    if step.get("activity") == "standing" and step.get("within_s") is not None:
+                        return float(step["within_s"])
+    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError):
+        logger.debug("drills.toml unreadable; greeting limit defaults to %.1f s", GREETING_STAND_LIMIT_S)
+    return GREETING_STAND_LIMIT_S
+
+
+def _held(times_s: Sequence[float], ok: Sequence[bool], min_s: float) -> bool:
+    """Whether `ok` holds for at least `min_s` in total (frame durations from the timestamps)."""
+    if not times_s:
+        return False
+    total = 0.0
+    for i, good in enumerate(ok):
+        if good:
+            nxt = times_s[i + 1] if i + 1 < len(times_s) else times_s[i] + (
+                (times_s[i] - times_s[i - 1]) if i > 0 else 0.0)
+            total += min(nxt - times_s[i], 0.5)
+    return total + 1e-9 >= min_s or (len(times_s) == 1 and ok[0])
+
+
+def greeting_observation(times_ms: Sequence[int], raw_activity: Sequence[str], faces: Sequence[FaceFeatures | None],
+                         eyes_forward: Sequence[bool | None], smiling: Sequence[bool | None],
+                         limit_s: float | None = None) -> dict[str, Any] | None:
+    """The greeting drill: a clip that starts seated → time to stand, facing the camera, smile.
+
+    `raw_activity` is the per-frame posture before hysteresis (so the stand time is not
+    delayed by the tracker's confirmation time). Returns None when the clip does not start
+    seated or nobody stands up.
+    """
+    if not times_ms:
+        return None
+    t = [(ts - times_ms[0]) / 1000.0 for ts in times_ms]
+    known = [i for i, a in enumerate(raw_activity) if a == "sitting" or a in UPRIGHT]
+    if not known or raw_activity[known[0]] != "sitting" or t[known[0]] > GREETING_START_WINDOW_S:
+        return None
+    limit = greeting_stand_limit_s() if limit_s is None else limit_s
+    stood: int | None = None
+    seated_until = t[known[0]]
+    for i in known:
+        if raw_activity[i] == "sitting":
+            seated_until = t[i]
+        elif seated_until - t[known[0]] >= GREETING_MIN_SEATED_S:
+            # Upright from here on for GREETING_MIN_STANDING_S (walking counts: stepping forward to greet).
+            run = [j for j in known if j >= i and t[j] - t[i] <= GREETING_MIN_STANDING_S]
+            if all(raw_activity[j] in UPRIGHT for j in run) and t[run[-1]] - t[i] >= GREETING_MIN_STANDING_S - 0.05:
+                stood = i
+                break
+    if stood is None:
+        return None
+    after = list(range(stood, len(t)))
+    times_after = [t[i] for i in after]
+    faced = _held(times_after, [faces[i] is not None and eyes_forward[i] is True for i in after], GREETING_MIN_HOLD_S)
+    smiled = _held(times_after, [smiling[i] is True for i in after], GREETING_MIN_HOLD_S)
+    return {"stood_up_s": round(t[stood], 2), "limit_s": limit, "within_limit": t[stood] <= limit + 1e-9,
+            "faced_camera": faced, "smiled": smiled}
+
+
+__all__ = [
+    "FaceFeatures", "HeadPose", "SkinModel", "fit_head_pose", "smile_score", "measure_face", "measure_regions",
+    "measure_badge", "parse_color", "grooming_rules", "grooming_verdicts", "applies_to_standard", "face_flags",
+    "face_observation", "greeting_observation", "greeting_stand_limit_s", "GROOMING_FEATURES", "is_grooming",
+]

@@ -1,0 +1,662 @@
+"""Live pipeline for the webcam (no Streamlit here): frames in, overlay and verdicts out.
+
+`LiveProcessor` is made once per browser session. The WebRTC callback thread only
+hands frames over (`recv` / `submit`, latest frame wins, older unprocessed frames
+are dropped) and draws the newest skeleton on the frame it returns; a worker thread
+owns the one `PoseEstimator` (VIDEO mode, monotonic timestamps), runs
+`FrameAnalyzer` and puts `LiveResult`s into a small `queue.Queue` that the page
+reads. `stop()` (also called when the stream ends) joins the worker and closes the
+estimator. Drills (`profiles/drills.toml`) turn the verdicts into a guided
+sequence with a hold timer; `finish()` gives the same JSON report as an upload.
+No pixels are kept unless `LiveConfig.record_dir` is set by the trainer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+
+from .analyze import ClipAnalysis, FrameAnalyzer, summarise
+from .landmarks import SKELETON_EDGES, PoseLandmarks
+from .pose import Estimator, PoseEstimator, PoseEstimatorOptions
+from .profile import Profile, ProfileError, load_profile
+from .rules import FAIL, PASS, UNKNOWN, Verdict, rules_for
+from .session import FrameRecord, Session
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+logger = logging.getLogger(__name__)
+
+DRILLS_SCHEMA = "posturecheck.drills/1"
+LIVE_MAX_SIDE = 640            # frames are downscaled to this long side before the model
+RESULT_QUEUE_SIZE = 2          # the page only wants the newest verdicts
+STALE_FRAME_S = 0.5            # a frame waiting longer than this is dropped, not analysed
+WORKER_IDLE_WAIT_S = 0.5
+HOLD_GRACE_S = 0.3             # a break in the hold shorter than this does not reset it
+FPS_EMA = 0.1                  # smoothing of the processed-fps estimate
+RECORD_FPS = 15.0              # opt-in recordings are written at most this often
+ACTIVITIES_FOR_STEPS = ("standing", "sitting", "walking", "any")
+
+# Overlay colours (RGB) by rule status, and which body parts a feature is about.
+STATUS_COLOURS = {PASS: (40, 200, 80), FAIL: (235, 50, 40), UNKNOWN: (170, 170, 170)}
+_TORSO = ((11, 23), (12, 24), (23, 24), (11, 12))
+_ARMS = ((11, 13), (13, 15), (12, 14), (14, 16), (15, 19), (16, 20))
+_LEGS = ((23, 25), (25, 27), (24, 26), (26, 28))
+_FEET = ((27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32))
+_HEAD = ((0, 7), (0, 8))
+FEATURE_PARTS: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (
+    ("trunk", _TORSO), ("shoulder", ((11, 12),)), ("head", _HEAD), ("knee_angle", _LEGS),
+    ("knee_gap", _LEGS), ("legs", _LEGS), ("ankle", _FEET), ("heel", _FEET), ("toe", _FEET),
+    ("feet", _FEET), ("hand", _ARMS), ("arms", _ARMS),
+)
+
+
+# --------------------------------------------------------------------------- drills
+
+
+class DrillError(ValueError):
+    """The drills file is missing or does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class DrillStep:
+    """One step of a drill: reach `activity` (within `within_s`) and hold it for `hold_s`."""
+
+    activity: str
+    hold_s: float
+    prompt: dict[str, str]
+    within_s: float | None = None
+    require_pass: bool = True
+    min_trunk_tilt_deg: float | None = None
+
+    def prompt_text(self, lang: str) -> str:
+        text = self.prompt.get(lang) or self.prompt.get("en", "")
+        try:
+            return text.format(hold=self.hold_s, angle=self.min_trunk_tilt_deg or 0.0)
+        except (KeyError, ValueError, IndexError):
+            return text
+
+
+@dataclass(frozen=True)
+class Drill:
+    id: str
+    title: dict[str, str]
+    steps: tuple[DrillStep, ...]
+    analysis_activity: str = "auto"
+    kiosk_only: bool = False
+
+    @property
+    def activities(self) -> tuple[str, ...]:
+        """Activities whose rules the drill's checklist shows (in step order)."""
+        seen: list[str] = []
+        for s in self.steps:
+            acts = ("standing", "sitting", "walking") if s.activity == "any" else (s.activity,)
+            for a in acts:
+                if a not in seen:
+                    seen.append(a)
+        return tuple(seen)
+
+
+def _drill_step(d: dict[str, Any], where: str) -> DrillStep:
+    act = d.get("activity")
+    if act not in ACTIVITIES_FOR_STEPS:
+        raise DrillError(f"{where}: activity must be one of {ACTIVITIES_FOR_STEPS}")
+    prompt = d.get("prompt", {})
+    if not isinstance(prompt, dict) or "en" not in prompt or "zh" not in prompt:
+        raise DrillError(f"{where}: needs prompt.en and prompt.zh")
+    try:
+        hold = float(d.get("hold_s", 0))
+        within = None if d.get("within_s") is None else float(d["within_s"])
+        tilt = None if d.get("min_trunk_tilt_deg") is None else float(d["min_trunk_tilt_deg"])
+    except (TypeError, ValueError) as exc:
+        raise DrillError(f"{where}: hold_s, within_s and min_trunk_tilt_deg must be numbers") from exc
+    if hold < 0:
+        raise DrillError(f"{where}: hold_s must be >= 0")
+    return DrillStep(act, hold, dict(prompt), within, bool(d.get("require_pass", True)), tilt)
+
+
+def parse_drills(data: dict[str, Any]) -> dict[str, Drill]:
+    """Drills by id from parsed TOML."""
+    if data.get("schema") != DRILLS_SCHEMA:
+        raise DrillError(f"drills: expected schema = \"{DRILLS_SCHEMA}\"")
+    out: dict[str, Drill] = {}
+    for i, d in enumerate(data.get("drills", [])):
+        did = d.get("id")
+        if not did:
+            raise DrillError(f"drills[{i}]: needs an id")
+        steps = tuple(_drill_step(s, f"drill {did}.steps[{j}]") for j, s in enumerate(d.get("steps", [])))
+        if not steps:
+            raise DrillError(f"drill {did}: no steps")
+        title = d.get("title", {})
+        if "en" not in title or "zh" not in title:
+            raise DrillError(f"drill {did}: needs title.en and title.zh")
+        act = d.get("analysis_activity", "auto")
+        if act not in ("auto", "standing", "sitting", "walking"):
+            raise DrillError(f"drill {did}: analysis_activity must be auto, standing, sitting or walking")
+        out[did] = Drill(did, dict(title), steps, act, bool(d.get("kiosk_only", False)))
+    return out
+
+
+def load_drills(path: str | Path | None = None) -> dict[str, Drill]:
+    """The shipped drills (profiles/drills.toml) or a drills file."""
+    if path is None:
+        text = resources.files("posturecheck.profiles").joinpath("drills.toml").read_text(encoding="utf-8")
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise DrillError(f"drills file not found: {p}")
+        text = p.read_text(encoding="utf-8")
+    try:
+        return parse_drills(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise DrillError(f"drills: not valid TOML ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """How one finished step went: time to reach it after the cue, and whether in time."""
+
+    reached_after_s: float
+    in_time: bool | None  # None when the step has no time limit
+
+
+@dataclass(frozen=True)
+class DrillProgress:
+    drill_id: str
+    step_index: int          # == steps_total when done
+    steps_total: int
+    hold_s: float
+    hold_target_s: float
+    step_elapsed_s: float
+    done: bool
+    late: bool               # the current step's time limit has passed without reaching it
+    results: tuple[StepResult, ...] = ()
+
+
+class DrillRunner:
+    """Steps through a drill as verdicts arrive (timestamps in ms, monotonic)."""
+
+    def __init__(self, drill: Drill) -> None:
+        self.drill = drill
+        self.reset()
+
+    def reset(self) -> None:
+        self._index = 0
+        self._step_start_ms: int | None = None
+        self._hold_start_ms: int | None = None
+        self._last_ok_ms: int | None = None
+        self._reached_ms: int | None = None
+        self._results: list[StepResult] = []
+        self._progress = DrillProgress(self.drill.id, 0, len(self.drill.steps), 0.0,
+                                       self.drill.steps[0].hold_s, 0.0, False, False)
+
+    @property
+    def progress(self) -> DrillProgress:
+        return self._progress
+
+    def _condition(self, step: DrillStep, rec: FrameRecord) -> tuple[bool, bool]:
+        """(activity reached, hold counts) for one frame."""
+        if not rec.person_found:
+            return False, False
+        act_ok = rec.activity != "unknown" if step.activity == "any" else rec.activity == step.activity
+        if act_ok and step.min_trunk_tilt_deg is not None:
+            tilt = getattr(rec.features, "trunk_tilt_deg", None)
+            act_ok = tilt is not None and tilt >= step.min_trunk_tilt_deg
+        if not act_ok:
+            return False, False
+        if step.require_pass and any(v.status == FAIL for v in rec.verdicts):
+            return True, False
+        return True, True
+
+    def update(self, rec: FrameRecord) -> DrillProgress:
+        steps = self.drill.steps
+        if self._index >= len(steps):
+            return self._progress
+        t = rec.timestamp_ms
+        if self._step_start_ms is None:
+            self._step_start_ms = t
+        step = steps[self._index]
+        reached, counts = self._condition(step, rec)
+        if reached and self._reached_ms is None:
+            self._reached_ms = t
+        if counts:
+            if self._hold_start_ms is None or (self._last_ok_ms is not None
+                                               and (t - self._last_ok_ms) / 1000.0 > HOLD_GRACE_S):
+                self._hold_start_ms = t
+            self._last_ok_ms = t
+        elif self._last_ok_ms is not None and (t - self._last_ok_ms) / 1000.0 > HOLD_GRACE_S:
+            self._hold_start_ms = None
+        hold = 0.0 if self._hold_start_ms is None else (t - self._hold_start_ms) / 1000.0
+        elapsed = (t - self._step_start_ms) / 1000.0
+        late = step.within_s is not None and self._reached_ms is None and elapsed > step.within_s
+        if hold >= step.hold_s and self._reached_ms is not None:
+            reached_after = (self._reached_ms - self._step_start_ms) / 1000.0
+            in_time = None if step.within_s is None else reached_after <= step.within_s
+            self._results.append(StepResult(round(reached_after, 2), in_time))
+            self._index += 1
+            self._step_start_ms = t
+            self._hold_start_ms = self._last_ok_ms = self._reached_ms = None
+            hold, elapsed, late = 0.0, 0.0, False
+        done = self._index >= len(steps)
+        target = steps[min(self._index, len(steps) - 1)].hold_s
+        self._progress = DrillProgress(self.drill.id, self._index, len(steps), round(hold, 2), target,
+                                       round(elapsed, 2), done, late, tuple(self._results))
+        return self._progress
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """How the live pipeline runs (the app's Settings fill this)."""
+
+    model: str = "lite"
+    num_poses: int = 1
+    max_side: int = LIVE_MAX_SIDE
+    standard: str | None = None
+    smooth: bool = True
+    record_dir: Path | None = None   # opt-in (trainer's setting): write annotated videos here
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What the page shows for one analysed frame (no pixels)."""
+
+    seq: int
+    timestamp_ms: int
+    latency_ms: float            # capture (frame handed over) → verdict ready
+    person_found: bool
+    people_seen: int
+    activity: str
+    view: str
+    verdicts: tuple[Verdict, ...]
+    fps: float
+    dropped: int
+    drill: DrillProgress | None = None
+    landmarks: PoseLandmarks | None = field(default=None, repr=False)
+
+    def verdict(self, rule_id: str) -> Verdict | None:
+        for v in self.verdicts:
+            if v.rule_id == rule_id:
+                return v
+        return None
+
+
+def edge_statuses(profile: Profile, verdicts: Sequence[Verdict]) -> dict[tuple[int, int], str]:
+    """Status per skeleton edge: fail if a failing rule is about that body part, else pass/unknown."""
+    out: dict[tuple[int, int], str] = {e: UNKNOWN for e in SKELETON_EDGES}
+    rank = {UNKNOWN: 0, PASS: 1, FAIL: 2}
+    for v in verdicts:
+        try:
+            rule = profile.rule(v.rule_id)
+        except KeyError:
+            continue
+        names = {n for c in rule.checks for n in c.features}
+        for key, edges in FEATURE_PARTS:
+            if any(key in n for n in names):
+                for e in edges:
+                    if e in out and rank[v.status] > rank[out[e]]:
+                        out[e] = v.status
+    return out
+
+
+def draw_overlay(rgb: np.ndarray, lm: PoseLandmarks | None, statuses: dict[tuple[int, int], str]) -> np.ndarray:
+    """Draw the skeleton on an RGB frame (in place) in rule-status colours; returns the frame."""
+    if lm is None:
+        return rgb
+    h, w = rgb.shape[:2]
+    pts = lm.image[:, :2] * np.array([w, h])
+    vis = lm.visibility
+    thick = max(2, int(round(min(w, h) / 160)))
+    for a, b in SKELETON_EDGES:
+        if vis[a] < 0.3 or vis[b] < 0.3:
+            continue
+        colour = STATUS_COLOURS[statuses.get((a, b), UNKNOWN)]
+        pa = (int(pts[a, 0]), int(pts[a, 1]))
+        pb = (int(pts[b, 0]), int(pts[b, 1]))
+        cv2.line(rgb, pa, pb, colour, thick, cv2.LINE_AA)
+    for i in range(11, 33):
+        if vis[i] >= 0.3:
+            cv2.circle(rgb, (int(pts[i, 0]), int(pts[i, 1])), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
+    return rgb
+
+
+def _resize(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return np.ascontiguousarray(rgb)
+    s = max_side / float(max(h, w))
+    return cv2.resize(rgb, (max(1, int(round(w * s))), max(1, int(round(h * s)))), interpolation=cv2.INTER_AREA)
+
+
+EstimatorFactory = Callable[[LiveConfig], Estimator]
+
+
+def default_estimator_factory(config: LiveConfig) -> Estimator:
+    """The real model: PoseLandmarker in VIDEO mode."""
+    return PoseEstimator(PoseEstimatorOptions(model=config.model, running_mode="video", num_poses=config.num_poses))
+
+
+class LiveProcessor:
+    """One per browser session: owns the estimator, the analyzer and the drill state.
+
+    Thread roles: `recv`/`submit` run in the WebRTC callback thread and never block on
+    the model; the worker thread (`start`) runs `process`; the page calls `latest`,
+    `drain`, `start_drill`, `finish` and `status`. Tests and the benchmark may call
+    `process` directly without the worker.
+    """
+
+    def __init__(self, config: LiveConfig | None = None, profile: Profile | None = None, *,
+                 drill: Drill | None = None, estimator_factory: EstimatorFactory | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config or LiveConfig()
+        self.profile = profile or load_profile()
+        self._factory = estimator_factory or default_estimator_factory
+        self._clock = clock
+        self.results: queue.Queue[LiveResult] = queue.Queue(maxsize=RESULT_QUEUE_SIZE)
+        self._t0 = clock()
+        self._last_ts = -1
+        self._lock = threading.Lock()          # analysis state (analyzer, session, drill)
+        self._slot_lock = threading.Lock()     # the one waiting frame
+        self._slot: tuple[np.ndarray, float] | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._estimator: Estimator | None = None
+        self._latest: LiveResult | None = None
+        self._statuses: dict[tuple[int, int], str] = {}
+        self._seq = 0
+        self._fps = 0.0
+        self._last_done: float | None = None
+        self.dropped = 0
+        self.frames_in = 0
+        self.last_frame_at: float | None = None   # clock() of the last frame handed over
+        self.error: str | None = None
+        self.ended = False
+        self._writer: Any = None
+        self._last_written = 0.0
+        self.recorded: list[Path] = []   # videos written (only with config.record_dir)
+        self.set_drill(drill)
+
+    # ------------------------------------------------------------ drill / session
+    def set_drill(self, drill: Drill | None) -> None:
+        """Choose the drill (None = free practice, auto activity) and start it afresh."""
+        with self._lock:
+            self.drill = drill
+            activity = drill.analysis_activity if drill is not None else "auto"
+            self._analyzer = FrameAnalyzer(self.profile, activity=activity, standard=self.config.standard,
+                                           smooth=self.config.smooth)
+            self._runner = DrillRunner(drill) if drill is not None else None
+            self.session = Session(self.profile)
+            self.started_at = time.time()
+
+    def restart(self) -> None:
+        """Start the current drill again (kiosk idle reset, 'try again')."""
+        self.set_drill(self.drill)
+
+    def current_step(self) -> DrillStep | None:
+        """The drill step the trainee is on (None without a drill or when done)."""
+        if self._runner is None or self.drill is None:
+            return None
+        i = self._runner.progress.step_index
+        return self.drill.steps[i] if i < len(self.drill.steps) else None
+
+    def checklist_rule_ids(self, activity: str | None = None) -> tuple[str, ...]:
+        """The rules the page lists: the drill's activities, or the detected one."""
+        acts: Sequence[str]
+        step = self.current_step()
+        if self.drill is not None and self.drill.analysis_activity != "auto":
+            acts = (self.drill.analysis_activity,)
+        elif step is not None and step.activity != "any":  # guided: the step's activity, not a misdetection
+            acts = (step.activity,)
+        elif activity and activity != "unknown":
+            acts = (activity,)
+        elif self.drill is not None:
+            acts = self.drill.activities[:1]
+        else:
+            acts = ("standing",)
+        ids: list[str] = []
+        for a in acts:
+            for r in rules_for(self.profile, a):
+                if r.scope == "frame" and a in r.activities and r.id not in ids:
+                    ids.append(r.id)
+        return tuple(ids)
+
+    # ------------------------------------------------------------ producer side
+    def submit(self, rgb: np.ndarray, captured_at: float | None = None) -> None:
+        """Hand a frame to the worker without waiting; an older waiting frame is dropped."""
+        now = self._clock() if captured_at is None else captured_at
+        with self._slot_lock:
+            if self._slot is not None:
+                self.dropped += 1
+            self._slot = (rgb, now)
+            self.frames_in += 1
+            self.last_frame_at = now
+            self.ended = False  # pictures again (camera back)
+        self._wake.set()
+
+    def annotate(self, rgb: np.ndarray) -> np.ndarray:
+        """Draw the newest skeleton on a frame (in place)."""
+        latest = self._latest
+        if latest is None or latest.landmarks is None:
+            return rgb
+        return draw_overlay(rgb, latest.landmarks, self._statuses)
+
+    def recv(self, frame: Any) -> Any:
+        """streamlit-webrtc `video_frame_callback`: hand over, draw, return. Never raises."""
+        import av  # only the live app needs PyAV
+
+        try:
+            rgb = frame.to_ndarray(format="rgb24")
+            self.submit(rgb)
+            out = self.annotate(rgb.copy())
+            new = av.VideoFrame.from_ndarray(out, format="rgb24")
+            new.pts = frame.pts
+            if frame.time_base is not None:
+                new.time_base = frame.time_base
+            return new
+        except Exception as exc:  # noqa: BLE001 - a live session must not crash on one bad frame
+            logger.warning("live frame failed: %s", exc)
+            return frame
+
+    def on_ended(self) -> None:
+        """streamlit-webrtc `on_video_ended`: the camera track ended (stop, unplug, tab closed)."""
+        self.ended = True
+        self.stop()
+
+    # ------------------------------------------------------------ worker
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self.ended = False
+        self.error = None
+        self._thread = threading.Thread(target=self._run, name="posturecheck-live", daemon=True)
+        self._thread.start()
+
+    def _take(self) -> tuple[np.ndarray, float] | None:
+        with self._slot_lock:
+            item, self._slot = self._slot, None
+        return item
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(WORKER_IDLE_WAIT_S)
+                self._wake.clear()
+                item = self._take()
+                if item is None:
+                    continue
+                rgb, captured = item
+                if self._clock() - captured > STALE_FRAME_S:
+                    self.dropped += 1
+                    continue
+                try:
+                    self.process(rgb, captured)
+                except ValueError as exc:  # bad frame: skip it, keep the session
+                    logger.warning("live frame skipped: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - reported on the page, never a traceback
+            logger.exception("live worker stopped")
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._close_estimator()
+
+    def _ensure_estimator(self) -> Estimator:
+        if self._estimator is None:
+            self._estimator = self._factory(self.config)
+        return self._estimator
+
+    def _close_estimator(self) -> None:
+        est, self._estimator = self._estimator, None
+        if est is not None:
+            est.close()
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def _timestamp(self, captured: float) -> int:
+        ts = int((captured - self._t0) * 1000.0)
+        if ts <= self._last_ts:
+            ts = self._last_ts + 1
+        self._last_ts = ts
+        return ts
+
+    def process(self, rgb: np.ndarray, captured_at: float | None = None) -> LiveResult:
+        """Analyse one RGB frame now (worker thread, tests, benchmark)."""
+        captured = self._clock() if captured_at is None else captured_at
+        small = _resize(rgb, self.config.max_side)
+        estimator = self._ensure_estimator()
+        ts = self._timestamp(captured)
+        pose = estimator.detect(small, ts)
+        with self._lock:
+            rec = self._analyzer.process(pose, self._seq)
+            try:
+                self.session.add(rec)
+            except ValueError:  # clock went backwards: keep the verdicts, skip the record
+                logger.debug("live record out of order at %d ms", ts)
+            progress = self._runner.update(rec) if self._runner is not None else None
+            statuses = edge_statuses(self.profile, rec.verdicts)
+        done = self._clock()
+        if self._last_done is not None and done > self._last_done:
+            inst = 1.0 / (done - self._last_done)
+            self._fps = inst if self._fps == 0 else (1 - FPS_EMA) * self._fps + FPS_EMA * inst
+        self._last_done = done
+        result = LiveResult(self._seq, ts, round((done - captured) * 1000.0, 1), rec.person_found,
+                            rec.people_seen, rec.activity, rec.view, rec.verdicts, round(self._fps, 1),
+                            self.dropped, progress, pose.person)
+        self._seq += 1
+        self._statuses = statuses
+        self._latest = result
+        self._publish(result)
+        if self.config.record_dir is not None:
+            self._record(rgb, pose.person, statuses, done)
+        return result
+
+    def _publish(self, result: LiveResult) -> None:
+        while True:
+            try:
+                self.results.put_nowait(result)
+                return
+            except queue.Full:
+                try:
+                    self.results.get_nowait()  # the page missed it: the newest wins
+                except queue.Empty:
+                    pass
+
+    def _record(self, rgb: np.ndarray, lm: PoseLandmarks | None, statuses: dict, now: float) -> None:
+        if now - self._last_written < 1.0 / RECORD_FPS:
+            return
+        frame = draw_overlay(_resize(rgb, self.config.max_side).copy(), lm, statuses)
+        if self._writer is None:
+            folder = Path(self.config.record_dir)  # type: ignore[arg-type]
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / time.strftime("practice_%Y%m%d_%H%M%S.mp4")
+            h, w = frame.shape[:2]
+            self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), RECORD_FPS, (w, h))
+            self.recorded.append(path)
+        self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        self._last_written = now
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop the worker and release the estimator (and any recording)."""
+        self._stop.set()
+        self._wake.set()
+        th = self._thread
+        if th is not None and th is not threading.current_thread():
+            th.join(timeout)
+        self._thread = None
+        if th is None or not th.is_alive():
+            self._close_estimator()
+
+    close = stop
+
+    # ------------------------------------------------------------ page side
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest(self) -> LiveResult | None:
+        """The newest result (also drains the queue)."""
+        self.drain()
+        return self._latest
+
+    def drain(self) -> list[LiveResult]:
+        out: list[LiveResult] = []
+        while True:
+            try:
+                out.append(self.results.get_nowait())
+            except queue.Empty:
+                return out
+
+    def seconds_since_frame(self) -> float | None:
+        return None if self.last_frame_at is None else self._clock() - self.last_frame_at
+
+    def finish(self, lang: str = "en") -> dict[str, Any] | None:
+        """The drill's JSON report (`posturecheck.analysis/1` + `drill`), or None if nothing was seen."""
+        from .report import to_json  # report imports analyze; keep import time small
+
+        with self._lock:
+            session = Session(self.profile, list(self.session.records))
+            progress = self._runner.progress if self._runner is not None else None
+            forced = self.drill.analysis_activity if self.drill is not None else "auto"
+        if not any(r.person_found for r in session.records):
+            return None
+        activity, segments, summaries, obs = summarise(session, "video", forced)
+        last = session.records[-1].timestamp_ms - session.records[0].timestamp_ms
+        analysis = ClipAnalysis(f"live:{self.drill.id if self.drill else 'free'}", "video", session, summaries,
+                                activity, segments, round(last / 1000.0, 3), [], {}, obs)
+        people = analysis.people_seen
+        if people > 1:
+            analysis.warnings.append(f"people:{people}")
+        report = to_json(analysis, lang, self.config.standard)
+        report["drill"] = None if self.drill is None else {
+            "id": self.drill.id,
+            "steps_done": progress.step_index if progress else 0,
+            "steps_total": len(self.drill.steps),
+            "completed": bool(progress and progress.done),
+            "steps": [{"reached_after_s": r.reached_after_s, "in_time": r.in_time}
+                      for r in (progress.results if progress else ())],
+        }
+        return report
+
+
+def try_load_drills() -> tuple[dict[str, Drill], str | None]:
+    """Drills and an error text (never raises: the app still runs on a broken file)."""
+    try:
+        return load_drills(), None
+    except (DrillError, ProfileError, OSError) as exc:
+        return {}, str(exc)

@@ -1,0 +1,122 @@
+"""Shared Streamlit helpers: language, settings, profile, history store, test hooks.
+
+Test hooks (no camera, no model needed): put a callable under
+`st.session_state[ESTIMATOR_HOOK]` (LiveConfig-or-None -> Estimator, e.g. a
+`ReplayEstimator`) and both the live pipeline and the Review page use it instead of
+MediaPipe. `POSTURECHECK_HOME` moves every stored file (tests use a tmp dir).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import streamlit as st
+
+from ..history import HistoryError, HistoryStore, default_db_path
+from ..profile import Profile
+from .i18n import STATUS_ICONS, norm_lang, t
+from .settings import AppSettings, load_settings, load_user_profile
+
+logger = logging.getLogger(__name__)
+
+ESTIMATOR_HOOK = "pc_estimator_factory"
+LANG_KEY = "pc_lang"
+NEXT_LANG_KEY = "pc_lang_next"
+SETTINGS_KEY = "pc_settings"
+PROFILE_KEY = "pc_profile"
+KIOSK_KEY = "pc_kiosk"
+
+
+def settings() -> AppSettings:
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = load_settings()
+    return st.session_state[SETTINGS_KEY]
+
+
+def set_settings(new: AppSettings) -> None:
+    st.session_state[SETTINGS_KEY] = new
+
+
+def apply_pending_lang() -> None:
+    """Settings asks for a new language: apply it at the start of a run, before the widget exists."""
+    if NEXT_LANG_KEY in st.session_state:
+        st.session_state[LANG_KEY] = st.session_state.pop(NEXT_LANG_KEY)
+
+
+def lang() -> str:
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = settings().lang
+    return norm_lang(st.session_state[LANG_KEY])
+
+
+def tr(key: str, **kw: Any) -> str:
+    """Text in the session's language."""
+    return t(key, lang(), **kw)
+
+
+def profile() -> Profile:
+    """The rule profile in use (the trainer's saved one, else the default)."""
+    if PROFILE_KEY not in st.session_state:
+        prof, err = load_user_profile()
+        if err:
+            st.warning(tr("profile_load_bad", error=err))
+        st.session_state[PROFILE_KEY] = prof
+    return st.session_state[PROFILE_KEY]
+
+
+def reload_profile() -> None:
+    st.session_state.pop(PROFILE_KEY, None)
+
+
+def estimator_hook() -> Callable[..., Any] | None:
+    return st.session_state.get(ESTIMATOR_HOOK)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> HistoryStore:
+    return HistoryStore(path)
+
+
+def history_store() -> HistoryStore | None:
+    """The history database (one connection per process), or None with an error shown."""
+    try:
+        return _store(str(default_db_path()))
+    except HistoryError as exc:
+        st.error(tr("history_error", error=exc))
+        return None
+
+
+def status_word(status: str) -> str:
+    return f"{STATUS_ICONS.get(status, '')} {tr(status)}"
+
+
+def rule_title(prof: Profile, rule_id: str) -> str:
+    try:
+        return prof.rule(rule_id).title[lang()]
+    except KeyError:
+        return rule_id
+
+
+def standard_options() -> list[str | None]:
+    return [None, "men", "women"]
+
+
+def standard_label() -> Callable[[str | None], str]:
+    """format_func for the standard selectbox (the language is fixed now: AppTest calls it later)."""
+    lg = lang()
+    return lambda v: t(f"standard_{v or 'none'}", lg)
+
+
+def inject_css(css: str) -> None:
+    st.markdown(f"<style>{css}</style>", unsafe_allow_html=True)
+
+
+BASE_CSS = """
+.pc-prompt {font-size: 1.6rem; font-weight: 700; line-height: 1.3; margin: 0.2rem 0 0.6rem 0;}
+.pc-item {padding: 0.35rem 0.6rem; border-radius: 0.4rem; margin-bottom: 0.3rem; font-size: 1.02rem;}
+.pc-item .pc-fix {display: block; font-size: 0.85em; margin-top: 0.15rem;}
+.pc-pass {background: rgba(40, 200, 80, 0.12); border-left: 5px solid rgb(40, 160, 70);}
+.pc-fail {background: rgba(235, 50, 40, 0.12); border-left: 5px solid rgb(220, 50, 40);}
+.pc-unknown {background: rgba(160, 160, 160, 0.12); border-left: 5px solid rgb(150, 150, 150);}
+"""

@@ -1,0 +1,113 @@
+"""History page (trainer): trainees, their sessions and scores, per-rule trends, CSV export."""
+
+from __future__ import annotations
+
+import time
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ..report import ACTIVITY_WORDS
+from .common import history_store, lang, profile, rule_title, tr
+from .results import STATUS_COLOURS, localise, render_report_summary
+
+ALL = "__all__"
+
+
+def _sessions_frame(rows) -> pd.DataFrame:
+    lg = lang()
+    return pd.DataFrame([{
+        "id": r.id,
+        tr("when"): time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started_at)),
+        tr("trainee_short"): r.trainee or "-",
+        tr("source"): r.source,
+        tr("drill"): r.drill or "-",
+        tr("activity"): ACTIVITY_WORDS[lg].get(r.activity or "", r.activity or "-"),
+        tr("score"): r.score,
+        tr("duration"): r.duration_s,
+    } for r in rows])
+
+
+def _score_chart(rows) -> alt.Chart:
+    df = pd.DataFrame([{"t": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.started_at)),  # local time
+                        "score": r.score, "trainee": r.trainee or "-"}
+                       for r in rows if r.score is not None])
+    return (alt.Chart(df).mark_line(point=True)
+            .encode(x=alt.X("t:T", title=tr("when"), axis=alt.Axis(format="%m-%d %H:%M", labelAngle=0)), y=alt.Y("score:Q", title=tr("score"),
+                                                              scale=alt.Scale(domain=[0, 100])),
+                    color=alt.Color("trainee:N", title=None), tooltip=["t:T", "score:Q", "trainee:N"])
+            .properties(height=220))
+
+
+def rule_label(rule_id: str) -> str:
+    """Rule title plus its activity (standing and sitting both have a "Head level")."""
+    title = rule_title(profile(), rule_id)
+    act = rule_id.split(".", 1)[0]
+    words = ACTIVITY_WORDS[lang()]
+    return f"{title} · {words[act]}" if act in words else title
+
+
+def _rule_charts(points) -> tuple[alt.Chart, alt.Chart] | None:
+    df = pd.DataFrame([{"session": p.session_id, "t": time.strftime("%m-%d %H:%M", time.localtime(p.started_at)),
+                        "rule_id": p.rule_id, "rule": rule_label(p.rule_id), "status": p.status,
+                        "status_text": tr(p.status)} for p in points])
+    if df.empty:
+        return None
+    order = list(dict.fromkeys(df.sort_values("rule_id")["rule"]))
+    heat = (alt.Chart(df).mark_rect()
+            .encode(x=alt.X("session:O", title=tr("sessions")), y=alt.Y("rule:N", sort=order, title=None),
+                    color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS),
+                                                                range=list(STATUS_COLOURS.values())), legend=None),
+                    tooltip=["t", "rule", "status_text"])
+            .properties(height=alt.Step(22)))
+    judged = df[df["status"] != "unknown"]
+    rate = judged.groupby("rule")["status"].apply(lambda s: float((s == "pass").mean())).reset_index(name="rate")
+    bars = (alt.Chart(rate).mark_bar()
+            .encode(x=alt.X("rate:Q", title=tr("pass_rate"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                    y=alt.Y("rule:N", sort=order, title=None),
+                    color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], range=["#dc3228", "#2ca05a"]), legend=None),
+                    tooltip=["rule", alt.Tooltip("rate:Q", format=".0%")])
+            .properties(height=alt.Step(22)))
+    return heat, bars
+
+
+def page() -> None:
+    st.title(tr("history_title"))
+    store = history_store()
+    if store is None:
+        return
+    st.caption(tr("stored_where", path=store.path))
+    names = [t.name for t in store.trainees()]
+    who = st.selectbox(tr("trainee_short"), [ALL] + names,
+                       format_func=lambda n, everyone=tr("all_trainees"): everyone if n == ALL else n, key="pc_hist_trainee")
+    trainee = None if who == ALL else who
+    rows = store.sessions(trainee)
+    if not rows:
+        st.info(tr("no_sessions"))
+        return
+    st.download_button(tr("download_csv"), store.export_csv(trainee).encode("utf-8-sig"),
+                       file_name=f"posturecheck_{trainee or 'all'}.csv", mime="text/csv",
+                       key="pc_hist_csv", on_click="ignore")
+    st.subheader(tr("score_trend"))
+    st.altair_chart(_score_chart(rows), width="stretch")
+    charts = _rule_charts(store.rule_trends(trainee))
+    if charts is not None:
+        st.subheader(tr("rule_trend"))
+        c1, c2 = st.columns([3, 2])
+        c1.altair_chart(charts[0], width="stretch")
+        c2.altair_chart(charts[1], width="stretch")
+    st.subheader(tr("sessions"))
+    st.dataframe(_sessions_frame(rows), hide_index=True, width="stretch")
+    with st.expander(tr("session_detail")):
+        sid = st.selectbox("id", [r.id for r in rows], key="pc_hist_session")
+        report = store.report(int(sid)) if sid is not None else None
+        if report is not None:
+            render_report_summary(localise(report, profile(), lang()))
+    if trainee is not None:
+        with st.expander(tr("delete_trainee")):
+            if st.button(tr("confirm_delete"), key="pc_hist_delete", type="primary"):
+                store.delete_trainee(trainee)
+                st.session_state.pop("pc_hist_trainee", None)
+                st.success(tr("deleted", name=trainee))
+                st.rerun()

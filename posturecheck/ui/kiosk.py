@@ -1,0 +1,117 @@
+"""Kiosk page: full screen, camera starts by itself, a guided sequence with large
+feedback, reset after an idle time. No History or Settings, nothing stored unless the
+kiosk is configured to keep anonymous scores. Works offline (no STUN/TURN by default).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+import streamlit as st
+
+from ..live import LiveProcessor, try_load_drills
+from .common import BASE_CSS, history_store, inject_css, lang, profile, settings, tr
+from .i18n import LANG_NAMES
+from .live_view import camera, camera_message, get_processor, live_config, render_checklist, render_hold
+
+PROC_KEY = "pc_kiosk_live"
+GEN_KEY = "pc_kiosk_camera_gen"
+STATE_KEY = "pc_kiosk_state"
+REFRESH_S = 0.5
+CAMERA_RETRY_S = 6.0      # no picture this long: remount the camera widget (re-asks the browser)
+SCORE_SHOW_S = 12.0       # the final score stays this long, then the sequence starts again
+
+KIOSK_CSS = """
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="collapsedControl"],
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+header, footer, #MainMenu {display: none !important; visibility: hidden !important;}
+.block-container, [data-testid="stMainBlockContainer"] {padding-top: 0.8rem !important; max-width: 100% !important;}
+.pc-kiosk-title {font-size: 2.4rem; font-weight: 800; margin: 0 0 0.4rem 0;}
+.pc-kiosk-msg {font-size: 2.0rem; font-weight: 700; line-height: 1.35;}
+.pc-kiosk-score {font-size: 5rem; font-weight: 900; color: rgb(40, 160, 70); line-height: 1.1;}
+"""
+
+
+def _state() -> dict:
+    if STATE_KEY not in st.session_state:
+        now = time.monotonic()
+        st.session_state[STATE_KEY] = {"last_seen": now, "done_at": None, "score": None, "retry_at": now,
+                                       "saved": False}
+    return st.session_state[STATE_KEY]
+
+
+def _big(text: str, cls: str = "pc-kiosk-msg") -> None:
+    st.markdown(f"<div class='{cls}'>{html.escape(text)}</div>", unsafe_allow_html=True)
+
+
+def _restart(proc: LiveProcessor, state: dict) -> None:
+    proc.restart()
+    state.update(done_at=None, score=None, saved=False, last_seen=time.monotonic())
+
+
+def _panel(proc: LiveProcessor, playing: bool) -> None:
+    s = settings()
+    state = _state()
+    now = time.monotonic()
+    if state["done_at"] is not None:
+        score = state["score"]
+        _big(tr("kiosk_done", score="-" if score is None else f"{score:.0f}"), "pc-kiosk-score")
+        left = SCORE_SHOW_S - (now - state["done_at"])
+        st.caption(tr("kiosk_next", s=max(0.0, left)))
+        if left <= 0:
+            _restart(proc, state)
+        return
+    msg = camera_message(proc, playing)
+    if msg is not None:
+        _big(tr("kiosk_camera") if not playing and not proc.error else msg)
+        if (proc.ended or (playing and (proc.seconds_since_frame() or 0.0) > CAMERA_RETRY_S)) \
+                and now - state["retry_at"] > CAMERA_RETRY_S:
+            state["retry_at"] = now
+            st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # remount: asks the camera again
+            st.rerun(scope="app")
+        return
+    result = proc.latest()
+    if result is not None and result.person_found:
+        state["last_seen"] = now
+    elif now - state["last_seen"] > s.kiosk_idle_s:
+        _restart(proc, state)  # nobody there: forget the attempt
+    if result is None or not result.person_found:
+        _big(tr("kiosk_welcome"))
+        return
+    render_hold(result, proc.drill, big=True)
+    if result.drill is not None and result.drill.done:
+        report = proc.finish(lang())
+        state.update(done_at=now, score=report.get("score") if report else None)
+        if report is not None and s.kiosk_keep == "scores" and not state["saved"]:
+            store = history_store()
+            if store is not None:
+                store.save_session(report, trainee=None, source="kiosk", drill="kiosk")
+                state["saved"] = True
+        return
+    rule_ids = proc.checklist_rule_ids(result.activity)
+    if any(v.status == "fail" for v in result.verdicts if v.rule_id in rule_ids):
+        render_checklist(proc.profile, rule_ids, result, proc.config.standard, only_problems=True, big=True)
+    else:
+        _big("✓ " + tr("kiosk_all_good"))
+
+
+def page() -> None:
+    inject_css(BASE_CSS + KIOSK_CSS)
+    s = settings()
+    drills, err = try_load_drills()
+    drill = drills.get("kiosk")
+    if drill is None:
+        st.error(err or "kiosk drill missing from drills.toml")
+        return
+    proc = get_processor(PROC_KEY, live_config(s, s.standard, keep_video=False), profile(), drill)
+    head, switch = st.columns([5, 1])
+    head.markdown(f"<div class='pc-kiosk-title'>{html.escape(tr('kiosk_title'))}</div>", unsafe_allow_html=True)
+    switch.radio(" ", list(LANG_NAMES), format_func=LANG_NAMES.get, key="pc_lang", horizontal=True,
+                 label_visibility="collapsed")
+    left, right = st.columns([3, 2])
+    with left:
+        ctx = camera(f"pc-kiosk-camera-{st.session_state.get(GEN_KEY, 0)}", proc, s, autostart=True)
+    playing = bool(ctx is not None and ctx.state.playing)
+    with right:
+        st.fragment(_panel, run_every=REFRESH_S)(proc, playing)

@@ -1,0 +1,112 @@
+"""Practice page (trainee): webcam, drill, live checklist, hold timer, score at the end."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import streamlit as st
+
+from ..live import Drill, LiveProcessor, try_load_drills
+from .common import BASE_CSS, history_store, inject_css, lang, profile, settings, standard_label, standard_options, tr
+from .live_view import (REFRESH_S, camera, camera_message, get_processor, live_config, render_checklist,
+                        render_detected, render_hold)
+from .results import localise, render_report_summary
+
+logger = logging.getLogger(__name__)
+
+PROC_KEY = "pc_live"
+REPORT_KEY = "pc_practice_report"
+CAMERA_KEY = "pc-practice-camera"
+
+
+def _finish(proc: LiveProcessor, trainee: str) -> None:
+    """Score the attempt, save it when a trainee is named, start the drill afresh."""
+    report = proc.finish(lang())
+    saved = None
+    error = None
+    if report is not None and trainee.strip():
+        store = history_store()
+        if store is not None:
+            video = str(proc.recorded[-1]) if proc.recorded else None
+            try:
+                store.save_session(report, trainee=trainee, source="live",
+                                   drill=proc.drill.id if proc.drill else None,
+                                   started_at=proc.started_at, video_path=video)
+                saved = " ".join(trainee.split())
+            except Exception as exc:  # noqa: BLE001 - shown to the trainer in one line
+                logger.exception("saving a practice session failed")
+                error = str(exc)
+    st.session_state[REPORT_KEY] = {"report": report, "saved": saved, "error": error,
+                                    "named": bool(trainee.strip())}
+    proc.restart()
+
+
+def _live_panel(proc: LiveProcessor, playing: bool, standard: str | None, trainee: str) -> None:
+    result = proc.latest() if playing else None  # no stale verdicts while the camera is off
+    msg = camera_message(proc, playing)
+    if msg:
+        (st.error if proc.error else st.info)(msg)
+    render_hold(result, proc.drill)
+    render_detected(result)
+    st.subheader(tr("checklist"))
+    activity = result.activity if result is not None else None
+    render_checklist(proc.profile, proc.checklist_rule_ids(activity), result, standard)
+    if result is not None and result.drill is not None and result.drill.done:
+        _finish(proc, trainee)
+        st.rerun(scope="app")
+
+
+def page() -> None:
+    inject_css(BASE_CSS)
+    st.title(tr("practice_title"))
+    prof = profile()
+    s = settings()
+    drills, err = try_load_drills()
+    if err:
+        st.error(err)
+    choices = [d.id for d in drills.values() if not d.kiosk_only]
+    c1, c2, c3 = st.columns([2, 2, 1])
+    lg = lang()
+    drill_id = c1.selectbox(tr("drill"), choices, format_func=lambda i: drills[i].title[lg],
+                            key="pc_drill") if choices else None
+    drill: Drill | None = drills.get(drill_id) if drill_id else None
+    trainee = c2.text_input(tr("trainee"), key="pc_trainee")
+    opts = standard_options()
+    standard = c3.selectbox(tr("standard"), opts, index=opts.index(s.standard) if s.standard in opts else 0,
+                            format_func=standard_label(), key="pc_standard")
+    proc = get_processor(PROC_KEY, live_config(s, standard, s.keep_video), prof, drill)
+
+    left, right = st.columns([3, 2])
+    with left:
+        ctx = camera(CAMERA_KEY, proc, s)
+        st.caption(tr("camera_help"))
+        st.caption(tr("privacy_note"))
+    playing = bool(ctx is not None and ctx.state.playing)
+    with right:
+        st.fragment(_live_panel, run_every=REFRESH_S if playing else None)(proc, playing, standard, trainee)
+        b1, b2 = st.columns(2)
+        if b1.button(tr("finish"), key="pc_finish", type="primary"):
+            _finish(proc, trainee)
+        if b2.button(tr("restart"), key="pc_restart"):
+            proc.restart()
+            st.session_state.pop(REPORT_KEY, None)
+            st.rerun()
+
+    outcome: dict[str, Any] | None = st.session_state.get(REPORT_KEY)
+    if outcome is not None:
+        st.divider()
+        report = outcome["report"]
+        if report is None:
+            st.info(tr("no_score"))
+            return
+        render_report_summary(localise(report, prof, lang()))
+        for i, step in enumerate((report.get("drill") or {}).get("steps", []), 1):
+            ok = "" if step["in_time"] is None else tr("in_time" if step["in_time"] else "too_slow")
+            st.caption(tr("steps_timing", i=i, s=step["reached_after_s"], ok=ok))
+        if outcome["saved"]:
+            st.success(tr("saved_for", name=outcome["saved"]))
+        elif outcome["error"]:
+            st.error(tr("save_failed", error=outcome["error"]))
+        elif not outcome["named"]:
+            st.caption(tr("not_saved"))

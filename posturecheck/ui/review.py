@@ -1,0 +1,256 @@
+"""Review page (trainer): upload a recorded drill, watch it analysed, then the annotated
+video, the per-rule timeline, the violations with jump-to-time and the report download.
+
+The upload is written to a temporary folder for the analysis and deleted right after;
+the page keeps only the report, the per-frame records (no pixels) and the video bytes
+to play, in this browser session's memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import logging
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from ..analyze import ACTIVITY_CHOICES, AnalyzeOptions, ClipAnalysis, analyze_path
+from ..report import ACTIVITY_WORDS, to_json
+from ..sources import IMAGE_EXTS, VIDEO_EXTS, MediaError
+from .common import (estimator_hook, history_store, lang, profile, settings, standard_label, standard_options, tr)
+from .results import render_score, render_verdicts, render_violations, status_runs, timeline_chart
+
+logger = logging.getLogger(__name__)
+
+REVIEW_KEY = "pc_review"
+JUMP_KEY = "pc_review_t"
+MB = 1024 * 1024
+UPLOAD_TYPES = sorted(e.lstrip(".") for e in IMAGE_EXTS | VIDEO_EXTS)
+VIDEO_MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime", ".m4v": "video/mp4"}
+
+
+def optional(module: str, attr: str) -> Callable[..., Any] | None:
+    """A function from a sibling module that may not be installed yet (annotate, htmlreport)."""
+    try:
+        mod = importlib.import_module(f"posturecheck.{module}")
+    except ImportError as exc:
+        logger.debug("posturecheck.%s not available: %s", module, exc)
+        return None
+    fn = getattr(mod, attr, None)
+    return fn if callable(fn) else None
+
+
+def _progress_fn(bar: Any, text: Callable[[int, int | None], str], start: float, span: float) -> Callable[[int, int | None], None]:
+    def update(done: int, total: int | None) -> None:
+        frac = min(1.0, done / total) if total else 0.0
+        if done % 5 == 0 or (total and done >= total):
+            bar.progress(start + span * frac, text=text(done, total))
+    return update
+
+
+def _annotate(path: Path, analysis: ClipAnalysis, report: dict[str, Any], tmp: Path, bar: Any) -> tuple[bytes, str] | None:
+    """(annotated media bytes, mime) from posturecheck.annotate when available."""
+    prof = analysis.session.profile
+    try:
+        if analysis.kind == "image":
+            render = optional("annotate", "render_image")
+            if render is None or not analysis.session.records:
+                return None
+            out = tmp / "annotated.jpg"
+            render(path, analysis.session.records[0], report, out, profile=prof, lang=lang())
+            return out.read_bytes(), "image/jpeg"
+        render = optional("annotate", "render_video")
+        if render is None:
+            return None
+        out = tmp / "annotated.mp4"
+        render(path, analysis.session.records, report, out, profile=prof, lang=lang(),
+               progress=_progress_fn(bar, lambda d, n: tr("making_video"), 0.7, 0.3))
+        return out.read_bytes(), "video/mp4"
+    except Exception as exc:  # noqa: BLE001 - fall back to the original video, say why in the log
+        logger.warning("annotated video failed for %s: %s", path.name, exc)
+        return None
+
+
+def _html_report(report: dict[str, Any], analysis: ClipAnalysis) -> str | None:
+    """The self-contained HTML report (posturecheck.htmlreport) when the review files are not at hand."""
+    render = optional("htmlreport", "render_html")
+    inputs = optional("htmlreport", "HtmlInputs")
+    if render is None or inputs is None:
+        return None
+    try:
+        return render(report, inputs(profile=analysis.session.profile, records=analysis.session.records),
+                      lang=lang())
+    except Exception as exc:  # noqa: BLE001 - the JSON download stays
+        logger.warning("HTML report failed: %s", exc)
+        return None
+
+
+def _analyse(name: str, data: bytes, activity: str, standard: str | None) -> dict[str, Any] | None:
+    """Run the analysis with a progress bar; the upload lives only in a temp folder."""
+    s = settings()
+    bar = st.progress(0.0, text=tr("analysing", name=name))
+    hook = estimator_hook()
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="posturecheck_review_") as tmp_s:
+        tmp = Path(tmp_s)
+        base = Path(name).name
+        path = tmp / (base if base not in ("", ".", "..") else f"upload{suffix}")  # errors name the trainer's file
+        path.write_bytes(data)
+        try:
+            analysis = analyze_path(
+                path, AnalyzeOptions(activity=activity, model=s.review_model, profile=profile(), standard=standard),
+                estimator=hook(None) if hook is not None else None,
+                progress=_progress_fn(bar, lambda d, n: tr("analysing_n", name=name, done=d, total=n or "?"), 0.0, 0.7))
+        except MediaError as exc:
+            bar.empty()
+            st.error(exc.message_zh if lang() == "zh" else exc.message)
+            return None
+        report = to_json(analysis, lang(), standard)
+        outputs = _review_outputs(analysis, standard, tmp / "review", bar)
+        if "annotated.mp4" in outputs:
+            annotated: tuple[bytes, str] | None = (outputs["annotated.mp4"], "video/mp4")
+        elif "annotated.jpg" in outputs:
+            annotated = (outputs["annotated.jpg"], "image/jpeg")
+        else:
+            annotated = _annotate(path, analysis, report, tmp, bar)
+        if annotated is None:
+            media, mime = data, ("image/" + suffix.lstrip(".").replace("jpg", "jpeg")
+                                 if analysis.kind == "image" else VIDEO_MIME.get(suffix, "video/mp4"))
+        else:
+            media, mime = annotated
+    bar.empty()
+    analysis.source = name  # the temp path means nothing to the trainer
+    return {"analysis": analysis, "standard": standard, "media": media, "mime": mime,
+            "annotated": annotated is not None, "name": name, "outputs": outputs, "lang": lang()}
+
+
+def _review_outputs(analysis: ClipAnalysis, standard: str | None, out: Path, bar: Any) -> dict[str, bytes]:
+    """The trainer review files (annotated video, report.html, CSV/JSON) from posturecheck.batch, if present."""
+    write_review = optional("batch", "write_review")
+    options = optional("batch", "ReviewOptions")
+    if write_review is None or options is None or not analysis.session.records:
+        return {}
+    try:
+        res = write_review(analysis, out, options(lang=lang(), standard=standard),
+                           progress=_progress_fn(bar, lambda d, n: tr("making_video"), 0.7, 0.3))
+        return {name: (out / name).read_bytes() for name in res.outputs if (out / name).is_file()}
+    except Exception as exc:  # noqa: BLE001 - fall back to the report and the original video
+        logger.warning("review outputs failed for %s: %s", analysis.source, exc)
+        return {}
+
+
+def _zip(outputs: dict[str, bytes]) -> Callable[[], bytes]:
+    def make() -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, blob in outputs.items():
+                zf.writestr(name, blob)
+        return buf.getvalue()
+    return make
+
+
+def _jump(t: float) -> None:
+    st.session_state[JUMP_KEY] = t
+
+
+def _render(state: dict[str, Any]) -> None:
+    analysis: ClipAnalysis = state["analysis"]
+    report = to_json(analysis, lang(), state["standard"])  # re-worded when the language changes
+    report["source"] = state["name"]
+    left, right = st.columns([3, 2])
+    with left:
+        if analysis.kind == "image":
+            st.image(state["media"], caption=state["name"])
+            st.caption(tr("photo_note"))
+        else:
+            st.markdown(f"**{tr('annotated_video') if state['annotated'] else tr('original_video')}**")
+            start = float(st.session_state.get(JUMP_KEY, 0.0))
+            st.video(state["media"], format=state["mime"], start_time=int(start), autoplay=start > 0, muted=True)
+    with right:
+        render_score(report)
+        if analysis.kind != "image":
+            st.subheader(tr("violations"))
+            render_violations(report, _jump, "review")
+    render_verdicts(report)
+    if analysis.kind != "image":
+        st.subheader(tr("timeline"))
+        frame_ids = [r["id"] for r in report["rules"] if analysis.session.profile.rule(r["id"]).scope == "frame"]
+        titles = {r["id"]: r["title"] for r in report["rules"]}
+        chart = timeline_chart(status_runs(analysis.session.records, frame_ids), titles)
+        if chart is not None:
+            st.altair_chart(chart, width="stretch")
+    st.divider()
+    stem = Path(state["name"]).stem
+    d1, d2, d3 = st.columns(3)
+    d1.download_button(tr("download_json"), json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8"),
+                       file_name=f"{stem}.json", mime="application/json", key="pc_dl_json", on_click="ignore")
+    outputs: dict[str, bytes] = state.get("outputs") or {}
+    html = outputs.get("report.html") if state.get("lang") == lang() else None
+    if html is None:  # no review files, or the language changed: a fresh page without stills
+        text = _html_report(report, analysis)
+        html = text.encode("utf-8") if text is not None else None
+    if html is not None:
+        d2.download_button(tr("download_html"), html, file_name=f"{stem}.html",
+                           mime="text/html", key="pc_dl_html", on_click="ignore")
+    if len(outputs) > 1:
+        d3.download_button(tr("download_all"), _zip(outputs), file_name=f"{stem}_review.zip",
+                           mime="application/zip", key="pc_dl_zip", on_click="ignore")
+    elif state["annotated"] and analysis.kind != "image":
+        d3.download_button(tr("download_video"), state["media"], file_name=f"{stem}_annotated.mp4",
+                           mime="video/mp4", key="pc_dl_video", on_click="ignore")
+    c1, c2 = st.columns([3, 1])
+    trainee = c1.text_input(tr("trainee"), key="pc_review_trainee")
+    if c2.button(tr("save_history"), key="pc_review_save", disabled=not trainee.strip()):
+        store = history_store()
+        if store is not None:
+            try:
+                store.save_session(report, trainee=trainee, source="upload", drill=None)
+                st.success(tr("saved_for", name=" ".join(trainee.split())))
+            except Exception as exc:  # noqa: BLE001 - one line for the trainer
+                logger.exception("saving a review failed")
+                st.error(tr("save_failed", error=exc))
+
+
+def page() -> None:
+    st.title(tr("review_title"))
+    s = settings()
+    up = st.file_uploader(tr("upload"), type=UPLOAD_TYPES, help=tr("upload_help", mb=s.max_upload_mb),
+                          key="pc_upload")
+    c1, c2 = st.columns(2)
+    lg = lang()
+    activity = c1.selectbox(tr("activity"), ACTIVITY_CHOICES, key="pc_review_activity",
+                            format_func=lambda a, auto=tr("auto_detect"): ACTIVITY_WORDS[lg].get(a, auto if a == "auto" else a))
+    opts = standard_options()
+    standard = c2.selectbox(tr("standard"), opts, index=opts.index(s.standard) if s.standard in opts else 0,
+                            format_func=standard_label(), key="pc_review_standard")
+    if up is None:
+        st.caption(tr("privacy_note"))
+        previous = st.session_state.get(REVIEW_KEY)
+        if previous is not None:  # back on the page: the last analysis of this session
+            st.markdown(f"**{previous['name']}**")
+            _render(previous)
+        return
+    if up.size > s.max_upload_mb * MB:
+        st.error(tr("too_big", name=up.name, size=up.size / MB, mb=s.max_upload_mb))
+        return
+    if Path(up.name).suffix.lower() not in IMAGE_EXTS | VIDEO_EXTS:  # the uploader checks too
+        st.error(tr("bad_type", name=up.name, types=", ".join(UPLOAD_TYPES)))
+        return
+    data = up.getvalue()
+    key = hashlib.sha1(data).hexdigest()[:16] + f"|{activity}|{standard}|{s.review_model}|{id(profile())}"
+    state = st.session_state.get(REVIEW_KEY)
+    if state is None or state.get("key") != key:
+        st.session_state.pop(JUMP_KEY, None)
+        state = _analyse(up.name, data, activity, standard)
+        if state is None:
+            st.session_state.pop(REVIEW_KEY, None)
+            return
+        state["key"] = key
+        st.session_state[REVIEW_KEY] = state
+    _render(state)

@@ -1,0 +1,160 @@
+"""Settings page (trainer): app settings and the rule profile's limits (saved as TOML)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ..profile import SEVERITIES, ProfileError
+from .common import NEXT_LANG_KEY, lang, profile, reload_profile, set_settings, settings, standard_label, standard_options, tr
+from .i18n import LANG_NAMES, t
+from .settings import (CAMERA_SIZES, KIOSK_KEEP, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
+                       save_settings, validate_ice_servers, videos_dir)
+
+
+def _general() -> None:
+    s = settings()
+    st.subheader(tr("general"))
+    with st.form("pc_settings_form"):
+        c1, c2, c3 = st.columns(3)
+        new_lang = c1.selectbox(tr("default_language"), list(LANG_NAMES), index=list(LANG_NAMES).index(s.lang),
+                                format_func=LANG_NAMES.get)
+        live_model = c2.selectbox(tr("live_model"), MODELS, index=MODELS.index(s.live_model), help=tr("model_help"))
+        review_model = c3.selectbox(tr("review_model"), MODELS, index=MODELS.index(s.review_model))
+        c4, c5, c6 = st.columns(3)
+        cams = list(CAMERA_SIZES)
+        camera = c4.selectbox(tr("camera_resolution"), cams, index=cams.index(s.camera) if s.camera in cams else 0)
+        upload = c5.number_input(tr("upload_limit"), min_value=1, max_value=4096, value=int(s.max_upload_mb), step=50,
+                                 help=tr("upload_limit_help"))
+        opts = standard_options()
+        standard = c6.selectbox(tr("standard"), opts, index=opts.index(s.standard) if s.standard in opts else 0,
+                                format_func=standard_label())
+        keep_video = st.checkbox(tr("keep_video"), value=s.keep_video, help=tr("keep_video_help", path=videos_dir()))
+        ice_text = st.text_area(tr("ice"), value=json.dumps(s.ice_servers, ensure_ascii=False), help=tr("ice_help"),
+                                height=80)
+        st.markdown(f"**{tr('kiosk_settings')}**")
+        k1, k2 = st.columns(2)
+        idle = k1.number_input(tr("kiosk_idle"), min_value=5.0, max_value=3600.0, value=float(s.kiosk_idle_s), step=5.0)
+        keep = k2.selectbox(tr("kiosk_keep"), KIOSK_KEEP, index=KIOSK_KEEP.index(s.kiosk_keep),
+                            format_func=lambda k, lg=lang(): t(f"keep_{k}", lg))
+        submitted = st.form_submit_button(tr("save_settings"), type="primary")
+    if submitted:
+        try:
+            ice = validate_ice_servers(json.loads(ice_text or "[]"))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            st.error(tr("ice_bad", error=exc))
+            return
+        new = replace(s, lang=new_lang, live_model=live_model, review_model=review_model, camera=camera,
+                      max_upload_mb=int(upload), standard=standard, keep_video=bool(keep_video), ice_servers=ice,
+                      kiosk_idle_s=float(idle), kiosk_keep=keep)
+        path = save_settings(new)
+        set_settings(new)
+        st.session_state[NEXT_LANG_KEY] = new_lang  # applied at the next run (the widget owns pc_lang now)
+        st.success(tr("settings_saved", path=path))
+
+
+def _is_range(check: dict[str, Any]) -> bool:
+    return not any(k in check for k in ("allowed", "forbidden", "equals"))
+
+
+def rule_rows(data: dict[str, Any]) -> pd.DataFrame:
+    defaults = data.get("defaults", {})
+    lg = lang()
+    return pd.DataFrame([{
+        "id": r["id"], tr("rule"): r.get("title", {}).get(lg, r["id"]),
+        tr("severity"): r.get("severity", defaults.get("severity", "major")),
+        tr("min_duration"): float(r.get("min_duration_s", defaults.get("min_duration_s", 1.0))),
+    } for r in data.get("rules", [])])
+
+
+def check_rows(data: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for ri, r in enumerate(data.get("rules", [])):
+        for ci, c in enumerate(r.get("checks", [])):
+            if not _is_range(c):
+                continue
+            feat = c["feature"] if isinstance(c["feature"], str) else ", ".join(c["feature"])
+            rows.append({"r": ri, "c": ci, "id": r["id"], tr("feature"): feat,
+                         tr("min"): c.get("min"), tr("max"): c.get("max"), tr("unit"): c.get("unit", "")})
+    return pd.DataFrame(rows)
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise ProfileError(f"not a number: {v!r}") from None
+    return None if math.isnan(f) else f
+
+
+def apply_edits(data: dict[str, Any], rules: pd.DataFrame, checks: pd.DataFrame) -> dict[str, Any]:
+    """A copy of the profile dict with the edited severities, durations and limits."""
+    out = copy.deepcopy(data)
+    by_id = {r["id"]: r for r in out.get("rules", [])}
+    for _, row in rules.iterrows():
+        rule = by_id[row["id"]]
+        sev = row[tr("severity")]
+        if sev not in SEVERITIES:
+            raise ProfileError(f"rule {row['id']}: severity must be one of {sorted(SEVERITIES)}")
+        rule["severity"] = sev
+        dur = _num(row[tr("min_duration")])
+        if dur is None or dur < 0:
+            raise ProfileError(f"rule {row['id']}: min. duration must be a number >= 0")
+        rule["min_duration_s"] = dur
+    for _, row in checks.iterrows():
+        check = out["rules"][int(row["r"])]["checks"][int(row["c"])]
+        for key, col in (("min", tr("min")), ("max", tr("max"))):
+            v = _num(row[col])
+            if v is None:
+                check.pop(key, None)
+            else:
+                check[key] = v
+    return out
+
+
+def _profile_editor() -> None:
+    st.subheader(tr("profile_title"))
+    st.caption(tr("profile_help", path=profile_path()))
+    st.caption(tr("profile_in_use", source=profile().source))
+    data = profile_data()
+    st.markdown(f"**{tr('rule_settings')}**")
+    rules = st.data_editor(rule_rows(data), hide_index=True, width="stretch", key="pc_rules_editor",
+                           disabled=["id", tr("rule")],
+                           column_config={tr("severity"): st.column_config.SelectboxColumn(options=list(SEVERITIES)),
+                                          tr("min_duration"): st.column_config.NumberColumn(min_value=0.0, step=0.1)})
+    st.markdown(f"**{tr('check_limits')}**")
+    checks = st.data_editor(check_rows(data), hide_index=True, width="stretch", key="pc_checks_editor",
+                            disabled=["r", "c", "id", tr("feature"), tr("unit")],
+                            column_config={"r": None, "c": None,
+                                           tr("min"): st.column_config.NumberColumn(step=0.5),
+                                           tr("max"): st.column_config.NumberColumn(step=0.5)})
+    c1, c2 = st.columns(2)
+    if c1.button(tr("save_profile"), type="primary", key="pc_save_profile"):
+        try:
+            path = save_profile_data(apply_edits(data, rules, checks))
+        except ProfileError as exc:
+            st.error(tr("profile_bad", error=exc))
+        else:
+            reload_profile()
+            st.success(tr("profile_saved", path=path))
+    if c2.button(tr("reset_profile"), key="pc_reset_profile"):
+        reset_profile()
+        reload_profile()
+        for k in ("pc_rules_editor", "pc_checks_editor"):
+            st.session_state.pop(k, None)
+        st.success(tr("profile_reset"))
+
+
+def page() -> None:
+    st.title(tr("settings_title"))
+    _general()
+    st.divider()
+    _profile_editor()

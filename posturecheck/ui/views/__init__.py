@@ -1,0 +1,1 @@
+"""One small script per page: st.navigation runs these files (and AppTest can switch to them)."""

@@ -1,0 +1,4 @@
+"""The kiosk page as a script for st.navigation."""
+from posturecheck.ui.kiosk import page
+
+page()

@@ -1,0 +1,316 @@
+"""Live pipeline without a camera or a model: drills, hold timer, queue, dropping, overlay, cleanup."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posturecheck.landmarks import PoseLandmarks
+from posturecheck.live import (RESULT_QUEUE_SIZE, STATUS_COLOURS, DrillError, DrillRunner, LiveConfig, LiveProcessor,
+                               draw_overlay, edge_statuses, load_drills, parse_drills)
+from posturecheck.pose import PoseResult, ReplayEstimator
+from posturecheck.profile import load_profile
+from posturecheck.rules import FAIL, PASS, Verdict
+from posturecheck.session import FrameRecord
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def replay_landmarks(name: str = "vid_gait_normal_side") -> list[PoseLandmarks | None]:
+    data = json.loads((FIXTURES / "dev_video" / f"{name}.json").read_text(encoding="utf-8"))
+    return [None if f["landmarks"] is None else PoseLandmarks.from_dict(f["landmarks"]) for f in data["frames"]]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def rec(t_ms: int, activity: str = "standing", status: str = PASS, person: bool = True) -> FrameRecord:
+    return FrameRecord(0, t_ms, person, int(person), activity, "front", None,
+                       (Verdict("standing.trunk_upright", status, 3.0, None),))
+
+
+# ---------------------------------------------------------------- drills
+
+
+def test_shipped_drills_are_complete():
+    drills = load_drills()
+    assert {"auto", "standing", "sitting", "walking", "greeting", "bow", "kiosk"} <= set(drills)
+    for d in drills.values():
+        assert d.title["zh"] and d.title["en"]
+        for s in d.steps:
+            assert s.prompt_text("zh") and s.prompt_text("en") and "{" not in s.prompt_text("zh")
+    assert [s.activity for s in drills["kiosk"].steps] == ["standing", "sitting", "standing", "walking"]
+    assert drills["greeting"].steps[1].within_s == 2
+    assert drills["kiosk"].kiosk_only and not drills["standing"].kiosk_only
+
+
+def test_bad_drills_file_is_a_clear_error():
+    with pytest.raises(DrillError, match="schema"):
+        parse_drills({"drills": []})
+    with pytest.raises(DrillError, match="activity"):
+        parse_drills({"schema": "posturecheck.drills/1", "drills": [
+            {"id": "x", "title": {"en": "x", "zh": "x"}, "steps": [{"activity": "dancing", "prompt": {"en": "", "zh": ""}}]}]})
+
+
+def test_hold_timer_counts_only_clean_time_and_resets_on_a_fault():
+    drill = load_drills()["standing"]
+    runner = DrillRunner(drill)
+    for t in range(0, 5000, 40):
+        p = runner.update(rec(t))
+    assert 4.8 <= p.hold_s <= 5.0 and not p.done
+    for t in range(5000, 6000, 40):  # a sustained fault resets the hold
+        p = runner.update(rec(t, status=FAIL))
+    assert p.hold_s == 0.0
+    for t in range(6000, 16200, 40):
+        p = runner.update(rec(t))
+    assert p.done and p.step_index == 1 and p.results[0].in_time is None
+
+
+def test_short_flicker_does_not_reset_the_hold():
+    runner = DrillRunner(load_drills()["standing"])
+    for t in range(0, 3000, 40):
+        runner.update(rec(t))
+    runner.update(rec(3000, status=FAIL))  # one bad frame (< HOLD_GRACE_S)
+    p = runner.update(rec(3040))
+    assert p.hold_s > 2.9
+
+
+def test_greeting_stand_up_within_the_limit():
+    drill = load_drills()["greeting"]
+    runner = DrillRunner(drill)
+    t = 0
+    while not runner.progress.step_index:  # sit until the cue
+        runner.update(rec(t, "sitting"))
+        t += 40
+    cue = t
+    while t < cue + 3000:  # too slow: 3 s still seated
+        p = runner.update(rec(t, "sitting"))
+        t += 40
+    assert p.late
+    while not runner.progress.done:
+        runner.update(rec(t, "standing"))
+        t += 40
+    res = runner.progress.results
+    assert res[1].in_time is False and res[1].reached_after_s == pytest.approx(3.0, abs=0.1)
+
+
+def test_bow_step_needs_trunk_flexion():
+    drill = load_drills()["bow"]
+    runner = DrillRunner(drill)
+
+    class F:
+        def __init__(self, tilt):
+            self.trunk_tilt_deg = tilt
+
+    def r(t, tilt):
+        return FrameRecord(0, t, True, 1, "standing", "side", F(tilt), ())
+
+    t = 0
+    while runner.progress.step_index == 0:
+        runner.update(r(t, 2.0))
+        t += 40
+    for _ in range(60):  # upright: the bow step does not advance
+        runner.update(r(t, 3.0))
+        t += 40
+    assert runner.progress.step_index == 1
+    while runner.progress.step_index == 1:
+        runner.update(r(t, 30.0))
+        t += 40
+    assert runner.progress.step_index == 2
+
+
+# ---------------------------------------------------------------- processor
+
+
+def make_processor(drill="standing", **kw):
+    clock = FakeClock()
+    made = []
+
+    def factory(cfg):
+        est = ReplayEstimator(replay_landmarks())
+        made.append(est)
+        return est
+
+    proc = LiveProcessor(LiveConfig(**kw), load_profile(), drill=load_drills()[drill] if drill else None,
+                         estimator_factory=factory, clock=clock)
+    return proc, clock, made
+
+
+def test_one_estimator_per_session_and_a_report_at_the_end():
+    proc, clock, made = make_processor("walking")
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    for _ in range(120):
+        clock.t += 1 / 30
+        r = proc.process(rgb)
+    assert len(made) == 1  # not one per frame
+    assert r.person_found and r.activity == "walking" and r.drill is not None
+    assert proc.results.qsize() <= RESULT_QUEUE_SIZE
+    assert proc.latest().seq == r.seq and proc.results.empty()
+    ids = proc.checklist_rule_ids(r.activity)
+    assert "walking.trunk_upright" in ids and not any(i.startswith("standing.") for i in ids)
+    report = proc.finish("zh")
+    assert report["schema"] == "posturecheck.analysis/1" and report["score"] is not None
+    assert report["drill"]["id"] == "walking" and report["lang"] == "zh"
+    proc.stop()
+    assert made[0].closed
+
+
+def test_finish_without_a_person_gives_no_report():
+    proc = LiveProcessor(LiveConfig(), load_profile(), estimator_factory=lambda c: ReplayEstimator([None]),
+                         clock=FakeClock())
+    proc.process(np.zeros((10, 10, 3), np.uint8))
+    assert proc.finish() is None
+
+
+def test_results_queue_keeps_the_newest():
+    proc, clock, _ = make_processor()
+    rgb = np.zeros((120, 160, 3), np.uint8)
+    for _ in range(10):
+        clock.t += 0.04
+        proc.process(rgb)
+    got = proc.drain()
+    assert len(got) == RESULT_QUEUE_SIZE and got[-1].seq == 9
+
+
+class SlowEstimator:
+    """Takes `delay` seconds per frame, like a model on a busy machine."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.lms = replay_landmarks()
+        self.calls = 0
+        self.closed = False
+        self.timestamps: list[int] = []
+
+    def detect(self, rgb, timestamp_ms=0):
+        time.sleep(self.delay)
+        self.timestamps.append(timestamp_ms)
+        lm = self.lms[self.calls % len(self.lms)]
+        self.calls += 1
+        return PoseResult(timestamp_ms, lm, 1)
+
+    def close(self):
+        self.closed = True
+
+
+def test_worker_drops_stale_frames_under_load_and_cleans_up():
+    est = SlowEstimator(0.05)
+    proc = LiveProcessor(LiveConfig(), load_profile(), estimator_factory=lambda c: est)
+    proc.start()
+    rgb = np.zeros((120, 160, 3), np.uint8)
+    for _ in range(60):  # 100 fps in, ~20 fps out
+        proc.submit(rgb)
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert proc.running
+    latest = proc.latest()
+    proc.on_ended()  # the stream ended: worker joined, model released
+    assert not proc.running and est.closed and proc.ended
+    assert 0 < est.calls < 60 and proc.dropped >= 60 - est.calls - 1
+    assert latest is not None and latest.latency_ms < 200
+    assert all(b > a for a, b in zip(est.timestamps, est.timestamps[1:]))  # VIDEO mode: strictly increasing
+
+
+def test_frames_waiting_too_long_are_not_analysed():
+    est = SlowEstimator(0.0)
+    clock = FakeClock()
+    proc = LiveProcessor(LiveConfig(), load_profile(), estimator_factory=lambda c: est, clock=clock)
+    proc.submit(np.zeros((8, 8, 3), np.uint8))
+    clock.t += 2.0  # the frame is now 2 s old
+    proc.start()
+    time.sleep(0.3)
+    proc.stop()
+    assert est.calls == 0 and proc.dropped == 1
+
+
+def test_restart_after_stop_makes_a_new_estimator():
+    proc, clock, made = make_processor()
+    proc.process(np.zeros((8, 8, 3), np.uint8))
+    proc.stop()
+    clock.t += 1
+    proc.process(np.zeros((8, 8, 3), np.uint8))
+    assert len(made) == 2 and made[0].closed and not made[1].closed
+    proc.stop()
+
+
+def test_recv_returns_an_annotated_frame_and_never_raises():
+    av = pytest.importorskip("av")
+    proc, clock, _ = make_processor()
+    for _ in range(30):  # the walker enters the frame: a skeleton to draw
+        clock.t += 1 / 30
+        proc.process(np.zeros((480, 640, 3), np.uint8))
+    frame = av.VideoFrame.from_ndarray(np.full((480, 640, 3), 40, np.uint8), format="rgb24")
+    frame.pts = 1234
+    out = proc.recv(frame)
+    arr = out.to_ndarray(format="rgb24")
+    assert arr.shape == (480, 640, 3) and out.pts == 1234
+    assert (arr != 40).any()  # the skeleton was drawn
+    assert proc.frames_in == 1
+
+    class Broken:
+        def to_ndarray(self, format):
+            raise ValueError("bad frame")
+
+    broken = Broken()
+    assert proc.recv(broken) is broken
+
+
+def test_overlay_colours_follow_rule_status():
+    prof = load_profile()
+    lm = replay_landmarks()[30]
+    statuses = edge_statuses(prof, [Verdict("standing.trunk_upright", FAIL, 20.0, "trunk_tilt_deg"),
+                                    Verdict("standing.legs_straight", PASS, 175.0)])
+    assert statuses[(11, 23)] == FAIL and statuses[(25, 27)] == PASS and statuses[(13, 15)] == "unknown"
+    img = draw_overlay(np.zeros((540, 960, 3), np.uint8), lm, statuses)
+    colours = {tuple(c) for c in img.reshape(-1, 3)[::7]}
+    assert STATUS_COLOURS[FAIL] in colours and STATUS_COLOURS[PASS] in colours
+
+
+def test_no_frames_are_kept_unless_asked(tmp_path):
+    proc, clock, _ = make_processor()
+    for _ in range(5):
+        clock.t += 0.1
+        proc.process(np.zeros((120, 160, 3), np.uint8))
+    proc.stop()
+    assert proc.recorded == []
+    proc2, clock2, _ = make_processor(record_dir=tmp_path / "videos")
+    for _ in range(5):
+        clock2.t += 0.1
+        proc2.process(np.zeros((120, 160, 3), np.uint8))
+    proc2.stop()
+    assert len(proc2.recorded) == 1 and proc2.recorded[0].stat().st_size > 0
+
+
+def test_process_is_safe_to_call_from_the_worker_while_the_page_reads():
+    proc, clock, _ = make_processor()
+    stop = threading.Event()
+    errors = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                proc.latest()
+                proc.finish()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    th = threading.Thread(target=reader)
+    th.start()
+    for _ in range(100):
+        clock.t += 0.03
+        proc.process(np.zeros((60, 80, 3), np.uint8))
+    stop.set()
+    th.join()
+    assert not errors
+    assert isinstance(proc.results, queue.Queue)
