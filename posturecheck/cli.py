@@ -346,6 +346,9 @@ def cmd_app(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     cmd = app_command(args)
     logger.debug("running %s", cmd)
+    sys.stdout.flush()
+    if os.name == "posix":  # become the server: signals reach it, no orphan left behind
+        os.execv(cmd[0], cmd)
     try:
         return subprocess.call(cmd)
     except KeyboardInterrupt:

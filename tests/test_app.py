@@ -353,7 +353,9 @@ def test_kiosk_is_full_screen_autostarts_and_hides_trainer_pages(home, monkeypat
     at.run()
     assert not at.exception
     assert "仪态自助练习" in texts(at)  # zh-CN by default
-    assert streamer.calls[-1]["desired_playing_state"] is True  # the camera starts by itself
+    # the camera starts by itself: a same-origin script presses the widget's own Start button
+    scripts = [e for e in at.get("iframe") if "streamlit_webrtc" in (e.proto.srcdoc or "")]
+    assert scripts and "开始" in scripts[0].proto.srcdoc
     assert streamer.calls[-1]["rtc_configuration"] == {"iceServers": []}
     assert not at.sidebar.radio  # no sidebar language/nav: trainer pages are not reachable
     with pytest.raises(ValueError):

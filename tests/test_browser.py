@@ -130,6 +130,9 @@ def test_practice_live_verdicts_and_screens_of_every_page(browser, tmp_path):
     server = start_app(tmp_path / "home", port)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1700})
+        outside: list[str] = []  # fully offline: nothing but this server
+        page.on("request", lambda r: outside.append(r.url) if r.url.startswith("http")
+                and not r.url.startswith(f"http://127.0.0.1:{port}") else None)
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("text=练习：实时仪态检查", timeout=60_000)
         page.get_by_label("学员姓名（可选，填写后保存成绩）").fill("测试学员")
@@ -165,6 +168,7 @@ def test_practice_live_verdicts_and_screens_of_every_page(browser, tmp_path):
                 page.frame_locator("iframe[title*='streamlit_webrtc']").first.get_by_role(
                     "button", name="Start").wait_for(timeout=30_000)
             shot(page, f"{slug}_en")
+        assert not outside, outside
     finally:
         stop_app(server)
 
@@ -174,14 +178,18 @@ def test_kiosk_starts_the_camera_by_itself(browser, tmp_path):
     server = start_app(tmp_path / "home", port, "--client.showSidebarNavigation", "false", "--", "--kiosk")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if r.url.startswith("http")
+                and not r.url.startswith(f"http://127.0.0.1:{port}") else None)
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("text=仪态自助练习", timeout=60_000)
-        # no click: desired_playing_state=True starts the camera; large zh feedback follows
+        # no click: the kiosk presses Start itself; large zh feedback follows
         page.wait_for_selector("div.pc-prompt", timeout=VERDICT_TIMEOUT_MS)  # a person seen: the guided step
         assert page.locator("[data-testid='stSidebarNav']").count() == 0
         shot(page, "kiosk_zh")
         page.get_by_text("English", exact=True).click()
         page.wait_for_selector("text=Posture self-practice", timeout=30_000)
         shot(page, "kiosk_en")
+        assert not outside, outside
     finally:
         stop_app(server)

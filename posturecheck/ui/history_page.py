@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ..live import try_load_drills
 from ..report import ACTIVITY_WORDS
 from .common import history_store, lang, profile, rule_title, tr
 from .results import STATUS_COLOURS, localise, render_report_summary
@@ -17,15 +18,20 @@ ALL = "__all__"
 
 def _sessions_frame(rows) -> pd.DataFrame:
     lg = lang()
+    drills, _ = try_load_drills()
+
+    def drill_title(d: str | None) -> str:
+        return drills[d].title[lg] if d in drills else (d or "-")
+
     return pd.DataFrame([{
         "id": r.id,
         tr("when"): time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started_at)),
         tr("trainee_short"): r.trainee or "-",
-        tr("source"): r.source,
-        tr("drill"): r.drill or "-",
+        tr("source"): tr(f"source_{r.source}"),
+        tr("drill"): drill_title(r.drill),
         tr("activity"): ACTIVITY_WORDS[lg].get(r.activity or "", r.activity or "-"),
         tr("score"): r.score,
-        tr("duration"): r.duration_s,
+        tr("duration"): None if r.duration_s is None else round(r.duration_s, 1),
     } for r in rows])
 
 

@@ -112,6 +112,9 @@ TEXT: dict[str, dict[str, str]] = {
     "history_error": {"zh": "无法打开训练记录：{error}", "en": "Cannot open the history: {error}"},
     "when": {"zh": "时间", "en": "When"},
     "source": {"zh": "来源", "en": "Source"},
+    "source_live": {"zh": "实时练习", "en": "Live practice"},
+    "source_upload": {"zh": "视频点评", "en": "Reviewed upload"},
+    "source_kiosk": {"zh": "自助练习", "en": "Kiosk"},
     "duration": {"zh": "时长（秒）", "en": "Duration (s)"},
     # settings
     "settings_title": {"zh": "设置", "en": "Settings"},

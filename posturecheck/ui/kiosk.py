@@ -6,20 +6,24 @@ kiosk is configured to keep anonymous scores. Works offline (no STUN/TURN by def
 from __future__ import annotations
 
 import html
+import json
 import time
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from ..live import LiveProcessor, try_load_drills
 from .common import BASE_CSS, history_store, inject_css, lang, profile, settings, tr
-from .i18n import LANG_NAMES
+from .i18n import LANG_NAMES, WEBRTC_TRANSLATIONS
 from .live_view import camera, camera_message, get_processor, live_config, render_checklist, render_hold
 
 PROC_KEY = "pc_kiosk_live"
 GEN_KEY = "pc_kiosk_camera_gen"
 STATE_KEY = "pc_kiosk_state"
 REFRESH_S = 0.5
+IDLE_REFRESH_S = 5.0
 CAMERA_RETRY_S = 6.0      # no picture this long: remount the camera widget (re-asks the browser)
+CAMERA_START_RETRY_S = 20.0  # the camera did not start within this: remount and press Start again
 SCORE_SHOW_S = 12.0       # the final score stays this long, then the sequence starts again
 
 KIOSK_CSS = """
@@ -31,6 +35,47 @@ header, footer, #MainMenu {display: none !important; visibility: hidden !importa
 .pc-kiosk-msg {font-size: 2.0rem; font-weight: 700; line-height: 1.35;}
 .pc-kiosk-score {font-size: 5rem; font-weight: 900; color: rgb(40, 160, 70); line-height: 1.1;}
 """
+
+
+# The camera starts by itself by pressing the widget's own Start button from a tiny same-origin
+# script (and hiding the buttons). streamlit-webrtc's desired_playing_state=True was tried first:
+# on a browser's first visit its frontend opens several peer connections while it resolves the
+# camera id, the server answers the first one and ICE never completes (seen in headless Chromium).
+AUTOSTART_JS = """
+<script>
+(function () {
+  const labels = %(labels)s;
+  let tries = 0;
+  const timer = setInterval(function () {
+    tries += 1;
+    try {
+      const frames = window.parent.document.querySelectorAll("iframe[title*='streamlit_webrtc']");
+      for (const f of frames) {
+        const doc = f.contentDocument;
+        if (!doc) continue;
+        for (const b of doc.querySelectorAll("button")) {
+          const text = (b.innerText || "").trim();
+          if (labels.includes(text) && !b.disabled) {
+            b.click();
+            b.parentElement.style.visibility = "hidden";
+            clearInterval(timer);
+            return;
+          }
+        }
+      }
+    } catch (e) { /* not loaded yet */ }
+    if (tries > 120) clearInterval(timer);
+  }, 500);
+})();
+</script>
+<!-- camera generation %(gen)d -->
+"""
+
+
+def autostart_camera(gen: int) -> None:
+    """Press the camera widget's Start button once it is there (again after each remount)."""
+    labels = sorted({WEBRTC_TRANSLATIONS[lg]["start"] for lg in WEBRTC_TRANSLATIONS} | {"Start", "START"})
+    components.html(AUTOSTART_JS % {"labels": json.dumps(labels, ensure_ascii=False), "gen": gen}, height=0)
 
 
 def _state() -> dict:
@@ -65,12 +110,14 @@ def _panel(proc: LiveProcessor, playing: bool) -> None:
     msg = camera_message(proc, playing)
     if msg is not None:
         _big(tr("kiosk_camera") if not playing and not proc.error else msg)
-        if (proc.ended or (playing and (proc.seconds_since_frame() or 0.0) > CAMERA_RETRY_S)) \
-                and now - state["retry_at"] > CAMERA_RETRY_S:
+        waited = now - state["retry_at"]
+        lost = proc.ended or (playing and (proc.seconds_since_frame() or 0.0) > CAMERA_RETRY_S)
+        if (not playing and waited > CAMERA_START_RETRY_S) or (lost and waited > CAMERA_RETRY_S):
             state["retry_at"] = now
             st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # remount: asks the camera again
             st.rerun(scope="app")
         return
+    state["retry_at"] = now  # pictures flow
     result = proc.latest()
     if result is not None and result.person_found:
         state["last_seen"] = now
@@ -110,8 +157,10 @@ def page() -> None:
     switch.radio(" ", list(LANG_NAMES), format_func=LANG_NAMES.get, key="pc_lang", horizontal=True,
                  label_visibility="collapsed")
     left, right = st.columns([3, 2])
+    gen = st.session_state.get(GEN_KEY, 0)
     with left:
-        ctx = camera(f"pc-kiosk-camera-{st.session_state.get(GEN_KEY, 0)}", proc, s, autostart=True)
+        ctx = camera(f"pc-kiosk-camera-{gen}", proc, s)
+        autostart_camera(gen)
     playing = bool(ctx is not None and ctx.state.playing)
     with right:
-        st.fragment(_panel, run_every=REFRESH_S)(proc, playing)
+        st.fragment(_panel, run_every=REFRESH_S if playing else IDLE_REFRESH_S)(proc, playing)

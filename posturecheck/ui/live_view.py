@@ -50,7 +50,12 @@ def get_processor(key: str, config: LiveConfig, profile: Profile, drill: Drill |
 
 
 def camera(key: str, proc: LiveProcessor, s: AppSettings, *, autostart: bool = False) -> Any:
-    """The streamlit-webrtc widget wired to the processor; returns its context."""
+    """The streamlit-webrtc widget wired to the processor; returns its context.
+
+    `autostart` passes desired_playing_state=True. The kiosk does not use it: with
+    streamlit-webrtc 0.79 a first visit then opens several peer connections and ICE
+    fails (see kiosk.AUTOSTART_JS); it presses the widget's Start button instead.
+    """
     streamer: Callable[..., Any] | None = st.session_state.get(WEBRTC_HOOK)
     if streamer is None:
         from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -105,6 +110,11 @@ def render_checklist(profile: Profile, rule_ids: tuple[str, ...], result: LiveRe
                      standard: str | None, *, only_problems: bool = False, big: bool = False) -> None:
     """One coloured line per rule: status, title and, when not passing, the fix in plain words."""
     rows = []
+    if result is None:  # camera off: just what will be checked
+        items = "".join(f"<div class='pc-item pc-unknown' data-rule='{html.escape(rid)}'>"
+                        f"{html.escape(profile.rule(rid).title[lang()])}</div>" for rid in rule_ids)
+        st.markdown(items, unsafe_allow_html=True)
+        return
     for rid in rule_ids:
         status, sentence = verdict_text(profile, rid, result, standard)
         if only_problems and status != FAIL:

@@ -35,7 +35,7 @@ def run(kiosk_mode: bool | None = None) -> None:
     """Build and run the app for one script run."""
     kiosk_mode = is_kiosk() if kiosk_mode is None else kiosk_mode
     _logging()
-    st.set_page_config(page_title="posturecheck", page_icon=":material/accessibility_new:", layout="wide",
+    st.set_page_config(page_title="posturecheck", layout="wide",  # default favicon: no font CDN (offline)
                        initial_sidebar_state="collapsed" if kiosk_mode else "auto")
     settings()
     apply_pending_lang()
@@ -48,12 +48,12 @@ def run(kiosk_mode: bool | None = None) -> None:
         st.radio(tr("language"), list(LANG_NAMES), format_func=LANG_NAMES.get, key=LANG_KEY, horizontal=True)
         st.caption(tr("privacy_note"))
     pages = {
-        tr("section_trainee"): [st.Page(VIEWS / "practice.py", title=tr("nav_practice"), icon=":material/videocam:",
+        tr("section_trainee"): [st.Page(VIEWS / "practice.py", title=tr("nav_practice"),
                                         url_path="practice", default=True)],
         tr("section_trainer"): [
-            st.Page(VIEWS / "review.py", title=tr("nav_review"), icon=":material/movie:", url_path="review"),
-            st.Page(VIEWS / "history.py", title=tr("nav_history"), icon=":material/monitoring:", url_path="history"),
-            st.Page(VIEWS / "settings.py", title=tr("nav_settings"), icon=":material/settings:", url_path="settings"),
+            st.Page(VIEWS / "review.py", title=tr("nav_review"), url_path="review"),
+            st.Page(VIEWS / "history.py", title=tr("nav_history"), url_path="history"),
+            st.Page(VIEWS / "settings.py", title=tr("nav_settings"), url_path="settings"),
         ],
     }
     st.navigation(pages).run()

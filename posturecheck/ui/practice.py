@@ -100,13 +100,13 @@ def page() -> None:
         if report is None:
             st.info(tr("no_score"))
             return
-        render_report_summary(localise(report, prof, lang()))
-        for i, step in enumerate((report.get("drill") or {}).get("steps", []), 1):
-            ok = "" if step["in_time"] is None else tr("in_time" if step["in_time"] else "too_slow")
-            st.caption(tr("steps_timing", i=i, s=step["reached_after_s"], ok=ok))
         if outcome["saved"]:
             st.success(tr("saved_for", name=outcome["saved"]))
         elif outcome["error"]:
             st.error(tr("save_failed", error=outcome["error"]))
         elif not outcome["named"]:
             st.caption(tr("not_saved"))
+        for i, step in enumerate((report.get("drill") or {}).get("steps", []), 1):
+            ok = "" if step["in_time"] is None else tr("in_time" if step["in_time"] else "too_slow")
+            st.caption(tr("steps_timing", i=i, s=step["reached_after_s"], ok=ok))
+        render_report_summary(localise(report, prof, lang()))

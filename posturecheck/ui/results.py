@@ -148,4 +148,5 @@ def render_violations(report: dict[str, Any], on_jump: Callable[[float], None] |
         c1, c2 = st.columns([5, 1])
         c1.markdown(f"**{v['title']}** · {tr('from_to', a=v['start_s'], b=v['end_s'])}  \n{v['message']}")
         if on_jump is not None:
-            c2.button(f"▶ {tr('jump')}", key=f"{key}-jump-{i}", on_click=on_jump, args=(float(v["start_s"]),))
+            c2.button("▶", key=f"{key}-jump-{i}", on_click=on_jump, args=(float(v["start_s"]),),
+                      help=f"{tr('jump')} {v['start_s']:.1f} s")
