@@ -24,6 +24,7 @@ import numpy as np
 
 from .landmarks import PoseLandmarks
 from .models import MODELS_DIR, ModelNotFoundError
+from .native import NativeTask
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def _choose(meshes: list[np.ndarray], target: tuple[float, float, float] | None)
     return int(np.argmax([np.ptp(m[:468, 0]) for m in meshes]))
 
 
-class FaceEstimator:
+class FaceEstimator(NativeTask):
     """MediaPipe FaceLandmarker wrapper; use as a context manager or call `close()`."""
 
     def __init__(self, options: FaceEstimatorOptions | None = None) -> None:
@@ -210,7 +211,7 @@ class FaceEstimator:
             output_facial_transformation_matrixes=False,
         )
         self._mp = mp
-        self._landmarker = vision.FaceLandmarker.create_from_options(task_options)
+        self._adopt(vision.FaceLandmarker.create_from_options(task_options))
         self._last_ts: int | None = None
         logger.debug("FaceLandmarker ready: %s (%s mode)", self.model_path, self.options.running_mode)
 
@@ -261,24 +262,6 @@ class FaceEstimator:
         i = _choose(meshes, box)
         face = FaceLandmarks(meshes[i], (w, h), "frame") if i is not None else None
         return FaceResult(int(timestamp_ms), face, len(meshes))
-
-    def close(self) -> None:
-        """Release the native graph now (an unclosed landmarker complains at exit)."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
-
-    def __enter__(self) -> FaceEstimator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # last resort; normal code uses `with` or close()
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
 
 
 def create_face_estimator(options: FaceEstimatorOptions | None = None) -> FaceEstimator:

@@ -512,7 +512,10 @@ def grooming_verdicts(profile: Profile, face: FaceFeatures | None, *, standard: 
         if face is None:
             out.append(Verdict(rule.id, UNKNOWN, None, REASON_NO_FACE))
             continue
-        v = evaluate_rule(rule, face.rule_inputs(), standard=standard)
+        inputs = face.rule_inputs()
+        if body_view != "unknown":  # where the body faces decides what the camera can judge
+            inputs["view"] = body_view
+        v = evaluate_rule(rule, inputs, standard=standard)
         if v.status == UNKNOWN and v.reason == "not_visible" and face.face_width_px < MIN_IMAGE_FACE_PX:
             v = Verdict(rule.id, UNKNOWN, v.value, REASON_FACE_TOO_SMALL)
         out.append(v)

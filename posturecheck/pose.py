@@ -8,9 +8,7 @@ central person, then the one that overlaps the previous trainee most.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import weakref
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from .landmarks import NUM_LANDMARKS, PoseLandmarks
 from .models import pose_model_path
+from .native import NativeTask
 
 logger = logging.getLogger(__name__)
 
@@ -119,18 +118,7 @@ def _to_landmarks(image_lms, world_lms, size: tuple[int, int]) -> PoseLandmarks:
     return PoseLandmarks(arr[:, :3], arr[:, 3], arr[:, 4], world, size)
 
 
-# Estimators still open at interpreter exit are closed before module teardown: MediaPipe's own
-# finaliser would otherwise run against half-destroyed modules and print a TypeError.
-_OPEN_ESTIMATORS: weakref.WeakSet = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_estimators() -> None:
-    for est in list(_OPEN_ESTIMATORS):
-        est.close()
-
-
-class PoseEstimator:
+class PoseEstimator(NativeTask):
     """MediaPipe PoseLandmarker wrapper; use as a context manager or call `close()`."""
 
     def __init__(self, options: PoseEstimatorOptions | None = None) -> None:
@@ -149,10 +137,9 @@ class PoseEstimator:
             min_tracking_confidence=self.options.min_tracking_confidence,
         )
         self._mp = mp
-        self._landmarker = vision.PoseLandmarker.create_from_options(task_options)
+        self._adopt(vision.PoseLandmarker.create_from_options(task_options))
         self._last_ts: int | None = None
         self._previous: PoseLandmarks | None = None
-        _OPEN_ESTIMATORS.add(self)
         logger.debug("PoseLandmarker ready: %s (%s mode)", self.model_path.name, self.options.running_mode)
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int = 0) -> PoseResult:
@@ -199,25 +186,6 @@ class PoseEstimator:
                 if all(_iou(b, other) < DUPLICATE_IOU for other in boxes):
                     boxes.append(b)
         return len(boxes)
-
-    def close(self) -> None:
-        """Release the native graph now (an unclosed landmarker complains at exit)."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
-            _OPEN_ESTIMATORS.discard(self)
-
-    def __enter__(self) -> PoseEstimator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # last resort; normal code uses `with` or close()
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
 
 
 def create_estimator(options: PoseEstimatorOptions | None = None) -> PoseEstimator:

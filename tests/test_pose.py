@@ -86,7 +86,8 @@ def test_video_mode_misuse_is_refused():
 
 
 def test_unclosed_estimator_exits_cleanly():
-    code = "from posturecheck.pose import PoseEstimator\nest = PoseEstimator()\n"
+    code = ("from posturecheck.pose import PoseEstimator\nfrom posturecheck.face import FaceEstimator\n"
+            "est = PoseEstimator()\nface = FaceEstimator()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert "TypeError" not in proc.stderr and "Traceback" not in proc.stderr
