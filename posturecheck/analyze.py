@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from .activity import ActivityTracker, Segment, classify_posture, dominant_activity, segments_from_labels
 from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceResult, FaceSampler
@@ -23,7 +23,7 @@ from .profile import Profile, load_profile
 from .rules import PASS, evaluate_frame, rules_for
 from .overtime import judge_clip
 from .session import FrameRecord, RuleSummary, Session, score
-from .sources import ImageSource, VideoSource, media_kind, open_source, prefetch
+from .sources import Frame, ImageSource, VideoSource, media_kind, open_source, prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +196,24 @@ def _measure(result: FaceResult, rgb: Any) -> FaceFeatures | None:
     return measure_face(result.face, rgb) if result.face is not None else None
 
 
+def _detections(frames: Iterable[Frame], estimator: Estimator, sampler: FaceSampler | None,
+                badge_color: tuple[int, int, int] | None, timings: dict[str, float]
+                ) -> Iterator[tuple[int, PoseResult, FaceFeatures | None, float | None]]:
+    """Pose (and face, badge) results per frame: the model part of the loop, pixels stay here."""
+    for frame in frames:
+        t0 = time.perf_counter()
+        result = estimator.detect(frame.rgb, frame.timestamp_ms)
+        t1 = time.perf_counter()
+        face = badge = None
+        if sampler is not None:
+            _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=_measure)
+            if badge_color is not None and result.person is not None:
+                badge = measure_badge(frame.rgb, result.person, badge_color)
+            timings["face_s"] += time.perf_counter() - t1
+        timings["pose_s"] += t1 - t0
+        yield frame.index, result, face, badge
+
+
 def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                  estimator: Estimator | None = None, progress: ProgressFn | None = None,
                  face_estimator: FaceDetector | None = None) -> ClipAnalysis:
@@ -232,23 +250,17 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                                  grooming=options.face, badge_configured=options.badge_color is not None)
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None
         try:
-            frames = prefetch(source) if isinstance(source, VideoSource) else iter(source)
-            for frame in frames:
-                t0 = time.perf_counter()
-                result = estimator.detect(frame.rgb, frame.timestamp_ms)
-                t1 = time.perf_counter()
-                face = badge = None
-                if sampler is not None:
-                    _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=_measure)
-                    if options.badge_color is not None and result.person is not None:
-                        badge = measure_badge(frame.rgb, result.person, options.badge_color)
-                    faces.append(face)
+            video = isinstance(source, VideoSource)
+            stream = _detections(prefetch(source) if video else iter(source), estimator, sampler,
+                                 options.badge_color, timings)
+            # Videos: decoding, inference and the rule engine each run in their own thread, so the
+            # rules of frame n overlap the inference of frame n+1 (MediaPipe releases the GIL).
+            for index, result, face, badge in (prefetch(stream) if video else stream):
                 t2 = time.perf_counter()
-                session.add(analyzer.process(result, frame.index, face=face, badge=badge))
-                raw_activity.append(analyzer.last_raw_activity)
-                timings["pose_s"] += t1 - t0
                 if sampler is not None:
-                    timings["face_s"] += t2 - t1
+                    faces.append(face)
+                session.add(analyzer.process(result, index, face=face, badge=badge))
+                raw_activity.append(analyzer.last_raw_activity)
                 timings["rules_s"] += time.perf_counter() - t2
                 if progress is not None:
                     progress(len(session.records), total)

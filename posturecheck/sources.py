@@ -417,6 +417,9 @@ class TimestampClock:
 # --------------------------------------------------------------------------- video
 
 
+DECODER_THREADS = 1
+
+
 def _is_ascii(s: str) -> bool:
     return all(ord(c) < 128 for c in s)
 
@@ -424,9 +427,12 @@ def _is_ascii(s: str) -> bool:
 def _try_open(path_str: str) -> Any | None:
     """Open a cv2.VideoCapture (FFmpeg first, then any backend); None if nothing opens it."""
     apis = [cv2.CAP_FFMPEG, cv2.CAP_ANY] if hasattr(cv2, "CAP_FFMPEG") else [cv2.CAP_ANY]
+    # One decoder thread: decoding runs beside pose inference (see prefetch), and on a
+    # two-core machine FFmpeg's own thread pool would compete with the model for the cores.
+    params = [cv2.CAP_PROP_N_THREADS, DECODER_THREADS] if hasattr(cv2, "CAP_PROP_N_THREADS") else []
     for api in apis:
         try:
-            cap = cv2.VideoCapture(path_str, api)
+            cap = cv2.VideoCapture(path_str, api, params) if params else cv2.VideoCapture(path_str, api)
         except cv2.error as exc:
             logger.debug("VideoCapture(%s, %s) raised: %s", path_str, api, exc)
             continue
