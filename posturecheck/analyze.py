@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .activity import ActivityTracker, Segment, classify_posture, dominant_activity, segments_from_labels
-from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceResult, FaceSampler
+from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceSampler
 from .features import LandmarkSmoother, compute_features
 from .grooming import (FaceFeatures, face_flags, face_observation, greeting_observation, grooming_rules,
-                       grooming_verdicts, is_grooming, measure_badge, measure_face)
+                       grooming_verdicts, is_grooming, measure_badge, measure_face_result)
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
 from .rules import PASS, evaluate_frame, rules_for
@@ -192,10 +192,6 @@ def _face_extras(profile: Profile, session: Session, faces: list[FaceFeatures | 
     return out
 
 
-def _measure(result: FaceResult, rgb: Any) -> FaceFeatures | None:
-    return measure_face(result.face, rgb) if result.face is not None else None
-
-
 def _detections(frames: Iterable[Frame], estimator: Estimator, sampler: FaceSampler | None,
                 badge_color: tuple[int, int, int] | None, timings: dict[str, float]
                 ) -> Iterator[tuple[int, PoseResult, FaceFeatures | None, float | None]]:
@@ -206,7 +202,7 @@ def _detections(frames: Iterable[Frame], estimator: Estimator, sampler: FaceSamp
         t1 = time.perf_counter()
         face = badge = None
         if sampler is not None:
-            _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=_measure)
+            _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=measure_face_result)
             if badge_color is not None and result.person is not None:
                 badge = measure_badge(frame.rgb, result.person, badge_color)
             timings["face_s"] += time.perf_counter() - t1

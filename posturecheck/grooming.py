@@ -648,3 +648,8 @@ __all__ = [
     "measure_badge", "parse_color", "grooming_rules", "grooming_verdicts", "applies_to_standard", "face_flags",
     "face_observation", "greeting_observation", "greeting_stand_limit_s", "GROOMING_FEATURES", "is_grooming",
 ]
+
+
+def measure_face_result(result: Any, rgb: np.ndarray) -> FaceFeatures | None:
+    """Face measurements of a fresh detector answer (FaceSampler's `measure`: held frames reuse them)."""
+    return measure_face(result.face, rgb) if result.face is not None else None

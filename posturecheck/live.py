@@ -25,7 +25,9 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
-from .analyze import ClipAnalysis, FrameAnalyzer, summarise
+from .analyze import FACE_HOLD_MS, ClipAnalysis, FrameAnalyzer, summarise
+from .face import FaceEstimator, FaceEstimatorOptions, FaceSampler
+from .grooming import applies_to_standard, grooming_rules, measure_face_result
 from .landmarks import SKELETON_EDGES, PoseLandmarks
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions
 from .profile import Profile, ProfileError, load_profile
@@ -269,6 +271,11 @@ class LiveConfig:
     standard: str | None = None
     smooth: bool = True
     record_dir: Path | None = None   # opt-in (trainer's setting): write annotated videos here
+    # Grooming (smile, eyes forward, hair, beard) on a head crop. The face model runs at most
+    # every `face_interval_ms` (5 Hz) and its answer is held in between, so lite pose + face
+    # keeps >= 25 fps on two cores (scripts/benchmark_face.py).
+    face: bool = True
+    face_interval_ms: int = 200
 
 
 @dataclass(frozen=True)
@@ -345,6 +352,11 @@ def _resize(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
 EstimatorFactory = Callable[[LiveConfig], Estimator]
 
 
+def default_face_factory() -> Any:
+    """The bundled FaceLandmarker in VIDEO mode (head crop from the pose)."""
+    return FaceEstimator(FaceEstimatorOptions(running_mode="video"))
+
+
 def default_estimator_factory(config: LiveConfig) -> Estimator:
     """The real model: PoseLandmarker in VIDEO mode."""
     return PoseEstimator(PoseEstimatorOptions(model=config.model, running_mode="video", num_poses=config.num_poses))
@@ -361,10 +373,16 @@ class LiveProcessor:
 
     def __init__(self, config: LiveConfig | None = None, profile: Profile | None = None, *,
                  drill: Drill | None = None, estimator_factory: EstimatorFactory | None = None,
+                 face_factory: Callable[[], Any] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config or LiveConfig()
         self.profile = profile or load_profile()
         self._factory = estimator_factory or default_estimator_factory
+        # The face stage runs with the real pose model, or when a test injects a face detector.
+        if face_factory is None and estimator_factory is None and self.config.face:
+            face_factory = default_face_factory
+        self._face_factory = face_factory
+        self._face_sampler: FaceSampler | None = None
         self._clock = clock
         self.results: queue.Queue[LiveResult] = queue.Queue(maxsize=RESULT_QUEUE_SIZE)
         self._t0 = clock()
@@ -398,7 +416,7 @@ class LiveProcessor:
             self.drill = drill
             activity = drill.analysis_activity if drill is not None else "auto"
             self._analyzer = FrameAnalyzer(self.profile, activity=activity, standard=self.config.standard,
-                                           smooth=self.config.smooth)
+                                           smooth=self.config.smooth, grooming=self._face_factory is not None)
             self._runner = DrillRunner(drill) if drill is not None else None
             self.session = Session(self.profile)
             self.started_at = time.time()
@@ -433,6 +451,9 @@ class LiveProcessor:
             for r in rules_for(self.profile, a):
                 if r.scope == "frame" and a in r.activities and r.id not in ids:
                     ids.append(r.id)
+        if self._face_factory is not None and "standing" in acts:  # facing the customer: grooming too
+            ids.extend(r.id for r in grooming_rules(self.profile)
+                       if applies_to_standard(r, self.config.standard) and r.id != "grooming.badge")
         return tuple(ids)
 
     # ------------------------------------------------------------ producer side
@@ -524,6 +545,9 @@ class LiveProcessor:
         est, self._estimator = self._estimator, None
         if est is not None:
             est.close()
+        sampler, self._face_sampler = self._face_sampler, None
+        if sampler is not None:
+            sampler.close()
         if self._writer is not None:
             self._writer.release()
             self._writer = None
@@ -542,8 +566,14 @@ class LiveProcessor:
         estimator = self._ensure_estimator()
         ts = self._timestamp(captured)
         pose = estimator.detect(small, ts)
+        face = None
+        if self._face_factory is not None:
+            if self._face_sampler is None:
+                self._face_sampler = FaceSampler(self._face_factory(), interval_ms=self.config.face_interval_ms,
+                                                 hold_ms=FACE_HOLD_MS)
+            _, face = self._face_sampler.step(small, ts, pose.person, measure=measure_face_result)
         with self._lock:
-            rec = self._analyzer.process(pose, self._seq)
+            rec = self._analyzer.process(pose, self._seq, face=face)
             try:
                 self.session.add(rec)
             except ValueError:  # clock went backwards: keep the verdicts, skip the record
