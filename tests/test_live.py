@@ -314,3 +314,32 @@ def test_process_is_safe_to_call_from_the_worker_while_the_page_reads():
     th.join()
     assert not errors
     assert isinstance(proc.results, queue.Queue)
+
+
+def test_face_stage_runs_at_a_lower_rate_and_adds_grooming_checks():
+    """Live practice judges grooming while standing; the face model runs at most every face_interval_ms."""
+    import json
+    from pathlib import Path
+
+    from posturecheck.face import FaceLandmarks, ReplayFaceEstimator
+
+    fx = Path(__file__).resolve().parent / "fixtures" / "face"
+    mesh = FaceLandmarks.from_dict(json.loads(next(iter(sorted(fx.glob("*.json")))).read_text("utf-8"))["face"])
+    faces: list = []
+
+    def face_factory():
+        faces.append(ReplayFaceEstimator([mesh]))
+        return faces[-1]
+
+    t0 = 1000.0
+    proc = LiveProcessor(LiveConfig(face_interval_ms=200), load_profile(), drill=load_drills()["standing"],
+                         estimator_factory=lambda c: ReplayEstimator(replay_landmarks()), face_factory=face_factory)
+    rgb = np.full((480, 640, 3), 128, np.uint8)
+    for i in range(30):  # one second at 30 fps
+        r = proc.process(rgb, captured_at=t0 + i / 30)
+    assert len(faces) == 1 and proc._face_sampler.runs <= 6  # ~5 Hz, not 30
+    grooming = {v.rule_id for v in r.verdicts if v.rule_id.startswith("grooming.")}
+    assert {"grooming.smile", "grooming.eyes_forward"} <= grooming
+    assert "grooming.smile" in proc.checklist_rule_ids("standing")
+    proc.stop()
+    assert faces[0].closed
