@@ -20,6 +20,7 @@ from .grooming import (FaceFeatures, face_flags, face_observation, greeting_obse
                        grooming_verdicts, is_grooming, measure_badge, measure_face_result)
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
+from .reference import load_reference, reference_observation
 from .rules import PASS, evaluate_frame, rules_for
 from .overtime import judge_clip
 from .session import FrameRecord, RuleSummary, Session, score
@@ -49,6 +50,7 @@ class AnalyzeOptions:
     face: bool = True           # run the face stage: grooming.* rules, observations.face, greeting
     face_interval_ms: int = 100  # videos: run the face model at most this often (10 Hz), hold its answer
     badge_color: tuple[int, int, int] | None = None  # organisation's badge colour (RGB): judges grooming.badge
+    reference: str | None = None  # reference pose name or JSON path: adds observations.reference (similarity)
 
     def __post_init__(self) -> None:
         if self.activity not in ACTIVITY_CHOICES:
@@ -222,6 +224,7 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
     options = options or AnalyzeOptions()
     profile = options.profile or load_profile()
     kind = media_kind(path)
+    reference = load_reference(options.reference) if options.reference is not None else None  # fail fast
     session = Session(profile)
     timings = {"pose_s": 0.0, "rules_s": 0.0}
     own_estimator = estimator is None
@@ -275,6 +278,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                                                          bow_angle=options.bow_angle)
     if sampler is not None:
         extra_obs = {**extra_obs, **_face_extras(profile, session, faces, raw_activity, kind)}
+    if reference is not None:
+        extra_obs = {**extra_obs, "reference": reference_observation(reference, session.records, activity)}
     people = max((r.people_seen for r in session.records), default=0)
     if not any(r.person_found for r in session.records):
         warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")

@@ -59,6 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--max-side", type=int, default=1280, help="downscale frames so the long side is at most this (0 = native)")
     a.add_argument("--bow-angle", type=int, choices=(15, 30, 45),
                    help="bow drill: the asked bow angle; adds observations.bow_check (measured vs asked ±5°)")
+    a.add_argument("--reference", metavar="NAME",
+                   help="reference pose (see `posturecheck reference list`, or a .json path): adds "
+                        "observations.reference, a 0-100 similarity and the joints that differ most")
+
+    ref = sub.add_parser("reference", help="list reference poses or record a trainer's own")
+    ref_sub = ref.add_subparsers(dest="ref_command", required=True)
+    ref_sub.add_parser("list", help="list the shipped and your own reference poses")
+    ra = ref_sub.add_parser("add", help="record a reference pose from a photo or clip (landmarks only are kept)")
+    ra.add_argument("name", metavar="NAME", help="letters, digits, '-', '_' or '.'")
+    ra.add_argument("file", metavar="FILE", type=Path, help="photo, or clip (the median pose of its frames)")
+    ra.add_argument("--description", default="", metavar="TEXT")
+    ra.add_argument("--model", default="full", help="lite, full, heavy or a .task path (default: full)")
+    ra.add_argument("--force", action="store_true", help="replace your own reference of that name")
+    for rp in ref_sub.choices.values():
+        rp.add_argument("--lang", choices=("zh", "en"), default=_default_lang())
 
     r = sub.add_parser("rules", help="print the rule table of a profile")
     r.add_argument("--profile", type=Path, help="rule profile TOML (default: the shipped profile)")
@@ -200,10 +215,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                                  standard=args.standard, smooth=not args.no_smooth,
                                  max_side=args.max_side or None, bow_angle=args.bow_angle,
                                  face=not args.no_face,
-                                 badge_color=parse_color(args.badge_color) if args.badge_color else None)
+                                 badge_color=parse_color(args.badge_color) if args.badge_color else None,
+                                 reference=args.reference)
         from .models import pose_model_path
 
         pose_model_path(args.model)
+        if args.reference is not None:
+            from .reference import load_reference
+
+            load_reference(args.reference)  # an unknown name: one line now, not after the analysis
     except (ProfileError, ModelNotFoundError, ValueError) as exc:
         print(f"posturecheck: {_error_text(exc, args.lang)}", file=sys.stderr)
         return EXIT_ERROR
@@ -272,6 +292,25 @@ def cmd_models(args: argparse.Namespace) -> int:
         except ModelNotFoundError as exc:
             print(f"{variant:6s} not installed ({exc})")
     print(f"shipped models and provenance: {MODELS_DIR / 'MODELS.md'}")
+    return EXIT_OK
+
+
+def cmd_reference(args: argparse.Namespace) -> int:
+    from .models import ModelNotFoundError
+    from .reference import ReferenceError, list_references, record_reference, user_dir
+    from .sources import MediaError
+
+    if args.ref_command == "list":
+        for ref in list_references():
+            print(f"{ref.name:20s} {ref.description}\n{'':20s} source: {ref.source}")
+        print(f"your own references: {user_dir()}")
+        return EXIT_OK
+    try:
+        out = record_reference(args.name, args.file, args.description, model=args.model, overwrite=args.force)
+    except (ReferenceError, MediaError, ModelNotFoundError) as exc:
+        print(f"posturecheck: {_error_text(exc, args.lang)}", file=sys.stderr)
+        return EXIT_ERROR
+    print(("已保存参考姿势（仅关键点）：" if args.lang == "zh" else "saved reference pose (landmarks only): ") + str(out))
     return EXIT_OK
 
 
@@ -362,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet_native_stderr()
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models, "app": cmd_app, "kiosk": cmd_app}
+    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models, "reference": cmd_reference, "app": cmd_app, "kiosk": cmd_app}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

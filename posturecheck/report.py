@@ -288,6 +288,21 @@ def _face_lines(obs: dict[str, Any], lang: str) -> list[str]:
     return lines
 
 
+def _reference_lines(obs: dict[str, Any], lang: str) -> list[str]:
+    """observations.reference: "Similarity to REF: 82/100; most different: right elbow 35°, …"."""
+    ref = obs.get("reference")
+    if ref is None:
+        return []
+    from .reference import JOINT_NAMES_ZH
+
+    score = "-" if ref.get("score") is None else f"{ref['score']:.0f}"
+    worst = ", ".join(f"{JOINT_NAMES_ZH.get(j['joint'], j['joint']) if lang == 'zh' else j['joint']} "
+                      f"{abs(j['diff_deg']):.0f}°" for j in ref.get("worst", [])) or "-"
+    if lang == "zh":
+        return [f"与参考姿势 {ref['name']} 的相似度：{score}/100；差异最大：{worst}"]
+    return [f"Similarity to {ref['name']}: {score}/100; most different: {worst}"]
+
+
 def to_text(report: dict[str, Any], lang: str = "en") -> str:
     """A readable table (CJK-width aware) of one JSON report."""
     lang = _lang(lang)
@@ -306,6 +321,7 @@ def to_text(report: dict[str, Any], lang: str = "en") -> str:
         f"{L['trunk']}: {_fmt_value(obs['trunk_tilt_deg'])}°",
         *_overtime_lines(obs, lang),
         *_face_lines(obs, lang),
+        *_reference_lines(obs, lang),
         "",
     ]
     rows = [(L["rule"], L["status"], L["value"], L["limit"], L["failed"], L["advice"])]
