@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_models import zip_data_offsets  # one independent reader of the zip layout
 
 from mediapipe.tasks.metadata import schema_py_generated as tflschema
 
@@ -23,20 +24,6 @@ PHOTOS = ("celebahq_10583.jpg", "deepface_img3.jpg")
 
 def face_record() -> dict:
     return json.loads((MODELS / "models.json").read_text())["face"]
-
-
-def zip_data_offsets(path: Path) -> dict[str, int]:
-    """Offset of each entry's data, read from its local header."""
-    raw = path.read_bytes()
-    with zipfile.ZipFile(path) as zf:
-        out = {}
-        for info in zf.infolist():
-            assert info.compress_type == zipfile.ZIP_STORED, info.filename
-            head = info.header_offset
-            name_len, extra_len = (int.from_bytes(raw[head + i:head + i + 2], "little")
-                                   for i in (26, 28))
-            out[info.filename] = head + 30 + name_len + extra_len
-    return out
 
 
 def contour(connections) -> list[int]:
