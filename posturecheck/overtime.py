@@ -72,6 +72,14 @@ MIN_LEG_COVERAGE = 0.5
 # Bows: the drill's angles and the tolerance of the --bow-angle check.
 BOW_STANDARD_DEG = (15.0, 30.0, 45.0)
 BOW_TOLERANCE_DEG = 5.0
+# "The forearm swings but the upper arm does not" (arm_swing_forearm_only): in a stride whose
+# whole arm (shoulder->wrist) swings at least FOREARM_ONLY_MIN_WHOLE_DEG forward (below it the
+# arm just hangs), the upper arm makes less than FOREARM_ONLY_MAX_UPPER_SHARE of that forward
+# peak (the rest is the elbow bending). A whole-arm peak pairs with the upper-arm peak nearest
+# in time within FOREARM_PAIR_FRACTION of a stride.
+FOREARM_ONLY_MIN_WHOLE_DEG = 10.0
+FOREARM_ONLY_MAX_UPPER_SHARE = 0.5
+FOREARM_PAIR_FRACTION = 0.25
 
 # Reason codes for unknown clip verdicts (text in report.REASONS).
 REASON_SINGLE_FRAME = "single_frame"
@@ -312,6 +320,33 @@ def _arm_swing_series(m: ActivityMeasurements, whole: bool = False) -> Series:
     return Series(tuple(samples), round(float(median(fwd)), 2), "side", part_values=parts if len(parts) > 1 else ())
 
 
+def _forearm_only_series(m: ActivityMeasurements) -> Series:
+    """Per stride of the arms seen reliably: True when the forearm swings but the upper arm
+    does not (see FOREARM_ONLY_*; the standard swings the arm about the shoulder,
+    以肩关节为轴). Strides whose whole arm hangs are left out. Clip value: most strides."""
+    samples: list[Sample] = []
+    for a in m.arm_swing:
+        period = a.stride_period_s or 0.0
+        for side in ("left", "right"):
+            arm = getattr(a, side)
+            if not arm.reliable:
+                continue
+            for upper, tf, tb in zip(arm.forward_deg, arm.forward_t_s, arm.backward_t_s):
+                pairs = [(abs(tw - tf), w) for w, tw in zip(arm.forward_arm_deg, arm.forward_arm_t_s)
+                         if abs(tw - tf) <= FOREARM_PAIR_FRACTION * period]
+                if not pairs:
+                    continue
+                whole = min(pairs)[1]
+                if whole < FOREARM_ONLY_MIN_WHOLE_DEG:
+                    continue
+                flag = upper < FOREARM_ONLY_MAX_UPPER_SHARE * whole
+                samples.append(Sample(min(tf, tb), max(tf, tb), flag, period or abs(tf - tb) * 2, "side"))
+    if not samples:
+        return _arm_unknown(m)
+    samples.sort(key=lambda s: s.start_s)
+    return Series(tuple(samples), 2 * sum(bool(s.value) for s in samples) > len(samples), "side")
+
+
 def _arm_ranges(m: ActivityMeasurements) -> dict[str, list[float]]:
     """Per arm, swing range per stride (forward + backward peak) from runs where it was seen reliably."""
     out: dict[str, list[float]] = {"left": [], "right": []}
@@ -463,6 +498,7 @@ def _head_shake_series(m: ActivityMeasurements) -> Series:
 CLIP_FEATURES: dict[str, Callable[[ActivityMeasurements], Series]] = {
     "arm_swing_forward_deg": _arm_swing_series,
     "arm_swing_whole_forward_deg": lambda m: _arm_swing_series(m, whole=True),
+    "arm_swing_forearm_only": _forearm_only_series,
     "arm_symmetry_ratio": _arm_symmetry_series,
     "step_time_cv": _rhythm_series,
     "trunk_sway_sw": _trunk_sway_series,
@@ -621,6 +657,10 @@ def _merge(rule_id: str, parts: Sequence[RuleSummary], same_timeline: bool) -> R
                        lead.reason)
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def judge_rule(rule: Rule, measurements: dict[str, ActivityMeasurements], standard: str | None = None) -> RuleSummary:
     """Verdict of one clip rule from the measurements of the activities present."""
     per_activity = []
@@ -630,7 +670,16 @@ def judge_rule(rule: Rule, measurements: dict[str, ActivityMeasurements], standa
             continue
         checks = rule.checks_for(standard)
         parts = [_judge_check(rule, c, m.series(c.features[0])) for c in checks]
-        per_activity.append(_merge(rule.id, parts, same_timeline=True))
+        # When several checks fail, one with its own message (specific advice, e.g. "the
+        # forearm swings but the upper arm does not") leads over the rule's general message.
+        specific = [p for p, c in zip(parts, checks) if p.status == FAIL and c.message]
+        parts = specific + [p for p in parts if not any(p is q for q in specific)]
+        merged = _merge(rule.id, parts, same_timeline=True)
+        # A boolean check's advice leads: show the rule's measured number (failing first) instead.
+        numbers = sorted((p for p in parts if p.status != UNKNOWN and _is_number(p.value)), key=lambda p: p.status != FAIL)
+        if merged.status == FAIL and isinstance(merged.value, bool) and numbers:
+            merged = dataclasses.replace(merged, value=numbers[0].value)
+        per_activity.append(merged)
     if not per_activity:
         return RuleSummary(rule.id, UNKNOWN, None, None, 0.0, (), REASON_ACTIVITY)
     return _merge(rule.id, per_activity, same_timeline=False)
@@ -663,7 +712,9 @@ def _arm_observation(m: ActivityMeasurements) -> dict[str, Any]:
     periods = [a.stride_period_s for a in m.arm_swing if a.stride_period_s]
     out["view"] = _view_of([_VIEW_NAMES.get(a.view, "unknown") for a in m.arm_swing], [r.seen_s for r in m.runs])
     out["stride_period_s"] = round(float(median(periods)), 3) if periods else None
-    out["measured"] = "upper arm (shoulder-elbow) from the trunk line, image plane, side view; *_arm_deg: shoulder-wrist"
+    out["measured"] = ("upper arm (shoulder-elbow) from the trunk line in the sagittal plane, side view (image, "
+                       "sideways hang and the detector's left/right elbow bias corrected); *_arm_deg: whole arm "
+                       "(shoulder-wrist)")
     return out
 
 

@@ -16,9 +16,13 @@ overlap on screen, so the shoulder width is estimated as the world landmarks'
 shoulder-width / torso-length ratio times the image torso length (see
 `shoulder_width_px`). Angles are in degrees.
 
-Arm swing is measured in the image plane from a side view only: on rendered
-walks with exact truth that came within about 5 degrees for the near arm, while
-world landmarks overestimated the forward swing by up to 15 degrees, the far
+Arm swing is measured in the image from a side view only (the body turned at
+most ARM_SWING_MAX_SIN_YAW from side-on; further is `unknown`, "oblique"), the
+arm's sideways hang taken out with the sign of the body's turn and the
+detector's left/right bias on the elbow undone (see `_arm_angle`). On rendered
+walks with exact truth (two characters, seen from their left and right) the
+near arm's forward peak came within about 2.5 degrees per stride; world
+landmarks alone overestimated the forward swing by up to 15 degrees, the far
 (occluded) arm was unreliable and a front view read about 10 degrees whatever
 the true swing. Rule limits (pass bands, minimum amplitudes) are not applied
 here; they live in the rule profile.
@@ -78,6 +82,17 @@ OPEN_LOBE_MIN_SHARE = 0.6
 MAX_WALK_TRUNK_TILT_DEG = 45.0
 # Upper-arm angles beyond this from the trunk line are not walking arm swing (glitches).
 MAX_ARM_ANGLE_DEG = 110.0
+# MediaPipe (pose_landmarker_full) draws a side-on elbow back when the person faces
+# image-right (the camera on their right side): forward upper-arm angles then read 16-20 %
+# low, backward ones are unaffected (see _arm_angle). Forward angles of a person facing
+# image-right are multiplied by this. Measured with scripts/evaluate_armswing.py on three
+# right-side clips of two rendered characters (forward peaks read 0.82-0.85 of the same
+# walk seen from the left); set 1.0 to measure the raw landmarks, re-measure for another model.
+FACING_RIGHT_FORWARD_GAIN = 1.2
+# Arm swing from a camera this far from side-on (sine of the body's turn) answers `unknown`
+# ("oblique"), even when the view counts as a side view for the other measurements: the
+# sideways hang of the arm, taken out with world landmarks, is too uncertain beyond it.
+ARM_SWING_MAX_SIN_YAW = 0.35
 # Outlier (Hampel) filter: half window, MAD multiplier and minimum deviation (angles).
 HAMPEL_HALF_WINDOW_S = 0.1
 HAMPEL_K = 3.0
@@ -742,33 +757,120 @@ def facing_segments(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks
 # --------------------------------------------------------------------------- arm swing
 
 
-def _arm_angle(clip: _Clip, side: str, forward: int, cos_yaw: float, segment: str = "upper") -> np.ndarray:
-    """Signed arm angle from the trunk line in the image plane (+ forward), per frame.
+# Shoulder, elbow and wrist of each arm.
+_ARM_LANDMARKS = {"left": (LM.LEFT_SHOULDER, LM.LEFT_ELBOW, LM.LEFT_WRIST),
+                  "right": (LM.RIGHT_SHOULDER, LM.RIGHT_ELBOW, LM.RIGHT_WRIST)}
 
-    segment "upper": shoulder -> elbow (the standard's definition); "whole": shoulder ->
-    wrist. The component across the trunk is divided by `cos_yaw` to undo the
-    foreshortening of a camera that is not exactly side-on (orthographic approximation).
+
+class _BodyYaw(NamedTuple):
+    """How far the body is turned from side-on, for the arm angles.
+
+    sin_yaw: signed sine of the turn: the image offset of the left shoulder from the right
+    along the image forward direction, over the expected shoulder width (clip median;
+    the shoulder girdle's rotation within a stride cancels). Negative when the far
+    shoulder shows ahead, i.e. the chest turned toward the camera if the near arm is the
+    left one. px_per_m: image pixels per world metre (trunk length ratio; NaN without
+    world landmarks).
     """
-    if segment not in ("upper", "whole"):
-        raise ValueError(f"segment must be 'upper' or 'whole', got {segment!r}")
-    if side == "left":
-        s_idx, e_idx = LM.LEFT_SHOULDER, (LM.LEFT_ELBOW if segment == "upper" else LM.LEFT_WRIST)
-    else:
-        s_idx, e_idx = LM.RIGHT_SHOULDER, (LM.RIGHT_ELBOW if segment == "upper" else LM.RIGHT_WRIST)
+
+    sin_yaw: float
+    px_per_m: float
+
+
+def _trunk_axes(clip: _Clip, forward: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame: unit trunk direction (mid-shoulder -> mid-hip), unit image normal to it
+    pointing forward, and the trunk's tilt from the image vertical (degrees)."""
     sh, hip = _trunk(clip)
     down = hip - sh
     length = np.linalg.norm(down, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         down = down / length
-    # Trunk tilt from the image vertical (down = +y).
-    tilt = np.degrees(np.arctan2(np.abs(down[:, 0]), down[:, 1]))
+    tilt = np.degrees(np.arctan2(np.abs(down[:, 0]), down[:, 1]))  # down = +y
     normal = np.stack([-down[:, 1], down[:, 0]], axis=1)  # down rotated by -90 deg
     normal *= np.sign(normal[:, :1] * forward + 1e-12)  # point it toward the front
-    arm = _points(clip, e_idx) - _points(clip, s_idx)
+    return down, normal, tilt
+
+
+def _turn_per_frame(clip: _Clip, forward: int) -> np.ndarray:
+    """Per frame: the left shoulder's image offset from the right along the image forward
+    direction, over the expected shoulder width (about the signed sine of the body's turn
+    from side-on; NaN when missing)."""
+    _, normal, _ = _trunk_axes(clip, forward)
+    offset = np.sum((_points(clip, LM.LEFT_SHOULDER) - _points(clip, LM.RIGHT_SHOULDER)) * normal, axis=1)
+    sh, hip = _trunk(clip)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return offset / (_sw_torso_ratio(clip) * np.linalg.norm(sh - hip, axis=1))
+
+
+def _body_yaw(clip: _Clip, forward: int) -> _BodyYaw:
+    """The body's signed turn from side-on and the image scale (see _BodyYaw)."""
+    ratio = _turn_per_frame(clip, forward)
+    ratio = ratio[np.isfinite(ratio)]
+    sin_yaw = float(np.clip(np.median(ratio), -1.0, 1.0)) if ratio.size else 0.0
+    sh, hip = _trunk(clip)
+    torso_px = np.linalg.norm(sh - hip, axis=1)
+    w = clip.world
+    torso_m = np.linalg.norm((w[:, LM.LEFT_SHOULDER] + w[:, LM.RIGHT_SHOULDER]) / 2
+                             - (w[:, LM.LEFT_HIP] + w[:, LM.RIGHT_HIP]) / 2, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = torso_px / torso_m
+    scale = scale[np.isfinite(scale) & (scale > 0)]
+    return _BodyYaw(sin_yaw, float(np.median(scale)) if scale.size else float("nan"))
+
+
+def _lateral_m(clip: _Clip, s_idx: int, tip_idx: int) -> np.ndarray:
+    """Per frame: the arm's (shoulder -> tip) component toward the person's left, in world
+    metres (left = the shoulders' and hips' left-minus-right, square to the trunk). NaN
+    without world landmarks."""
+    w = clip.world
+    up = (w[:, LM.LEFT_SHOULDER] + w[:, LM.RIGHT_SHOULDER]) / 2 - (w[:, LM.LEFT_HIP] + w[:, LM.RIGHT_HIP]) / 2
+    left = (w[:, LM.LEFT_SHOULDER] - w[:, LM.RIGHT_SHOULDER]) + (w[:, LM.LEFT_HIP] - w[:, LM.RIGHT_HIP])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up = up / np.linalg.norm(up, axis=1, keepdims=True)
+        left = left - up * np.sum(left * up, axis=1, keepdims=True)
+        left = left / np.linalg.norm(left, axis=1, keepdims=True)
+    return np.sum((w[:, tip_idx] - w[:, s_idx]) * left, axis=1)
+
+
+def _arm_angle(clip: _Clip, side: str, forward: int, yaw: _BodyYaw, segment: str = "upper") -> np.ndarray:
+    """Signed arm angle from the trunk line in the body's sagittal plane (+ forward), per frame.
+
+    segment "upper": shoulder -> elbow (the standard's definition); "whole": shoulder -> wrist.
+
+    Left/right: the arithmetic is mirror-symmetric (a mirrored landmark sequence gives the
+    same numbers, see the tests), but the detector is not. On rendered walks with exact
+    truth (two characters; a clip and its mirror image, and a camera on either side) the
+    upper arm's forward peak read within 1 deg of truth from the person's left and 4-7 deg
+    low from their right, while the whole arm and the backward peaks agreed within about
+    2 deg: MediaPipe places the elbow further back along the arm when a person facing
+    image-right swings it forward. FACING_RIGHT_FORWARD_GAIN undoes that on the upper arm's
+    forward angles (the facing direction, not the arm's label, decides: a person facing
+    image-right shows the camera their right side).
+
+    From the image, the component across the trunk line mixes the arm's forward swing
+    (foreshortened by cos yaw) with its sideways hang (abduction, times the signed sin
+    yaw): turned toward the camera, a near arm hanging away from the body reads as swung
+    back; turned away, as swung forward. The sideways part (world landmarks) is taken out
+    with the sign of the turn, then the foreshortening undone.
+    """
+    if segment not in ("upper", "whole"):
+        raise ValueError(f"segment must be 'upper' or 'whole', got {segment!r}")
+    s_idx, e_idx, w_idx = _ARM_LANDMARKS[side]
+    tip = e_idx if segment == "upper" else w_idx
+    down, normal, tilt = _trunk_axes(clip, forward)
+    sin_yaw = float(np.clip(yaw.sin_yaw, -SIDE_VIEW_MAX_WIDTH_RATIO, SIDE_VIEW_MAX_WIDTH_RATIO))
+    cos_yaw = math.sqrt(1.0 - sin_yaw ** 2)
+    arm = _points(clip, tip) - _points(clip, s_idx)
     along = np.sum(arm * down, axis=1)
-    across = np.sum(arm * normal, axis=1) / max(cos_yaw, 1e-3)
+    across = np.sum(arm * normal, axis=1)
+    sideways = yaw.px_per_m * _lateral_m(clip, s_idx, tip) * sin_yaw
+    across = (across - np.where(np.isfinite(sideways), sideways, 0.0)) / cos_yaw
     ang = np.degrees(np.arctan2(across, along))
-    ang[(tilt > MAX_WALK_TRUNK_TILT_DEG) | (np.abs(ang) > MAX_ARM_ANGLE_DEG)] = np.nan
+    if segment == "upper" and forward > 0:
+        ang = np.where(ang > 0, ang * FACING_RIGHT_FORWARD_GAIN, ang)
+    # Frames turned far from side-on (e.g. facing the camera after the walk) show no swing.
+    turned = np.abs(np.nan_to_num(_turn_per_frame(clip, forward), nan=0.0)) > SIDE_VIEW_MAX_WIDTH_RATIO
+    ang[(tilt > MAX_WALK_TRUNK_TILT_DEG) | (np.abs(ang) > MAX_ARM_ANGLE_DEG) | turned] = np.nan
     return _hampel(clip.t, ang)
 
 
@@ -795,7 +897,7 @@ def _strides(t: np.ndarray, ang: np.ndarray, period: float) -> ArmMeasure:
 
 def measure_arm_swing(times_ms: Sequence[float], landmarks: Sequence[PoseLandmarks | None],
                       view_hint: str | None = None) -> ArmSwing:
-    """Arm swing per stride for each arm, from a side view (image-plane angles).
+    """Arm swing per stride for each arm, from a side view (see `_arm_angle`).
 
     view_hint: "side", "front" or "oblique" to override the automatic view estimate.
     Forward is the way the person travels/faces (hip travel, toes, nose: majority); the
@@ -803,7 +905,9 @@ def measure_arm_swing(times_ms: Sequence[float], landmarks: Sequence[PoseLandmar
     direction shows). Strides are the near arm's half-cycles, segmented at its own
     oscillation period (or twice the step period when that is weak). The near arm is
     reliable with at least MIN_STRIDES strides; the far arm is always unreliable
-    (occluded; its numbers, if any, are kept); a front or oblique view gives no numbers.
+    (occluded; its numbers, if any, are kept); a front or oblique view gives no numbers,
+    and so does a side view with the body turned further than ARM_SWING_MAX_SIN_YAW from
+    side-on (view "oblique"; a `view_hint` skips that limit).
     """
     if view_hint not in (None, "side", "front", "oblique"):
         raise ValueError(f"view_hint must be 'side', 'front', 'oblique' or None, got {view_hint!r}")
@@ -835,16 +939,19 @@ def measure_arm_swing(times_ms: Sequence[float], landmarks: Sequence[PoseLandmar
                        near, facing, cues, near)
     far = "right" if near == "left" else "left"
     ratio = view_est.width_ratio if view_est.width_ratio is not None else 0.0
-    cos_yaw = math.sqrt(max(0.0, 1.0 - min(ratio, SIDE_VIEW_MAX_WIDTH_RATIO) ** 2))
+    yaw = _body_yaw(clip, forward)
+    if view_hint is None and abs(yaw.sin_yaw) > ARM_SWING_MAX_SIN_YAW:
+        return ArmSwing(ArmMeasure(reason=OBLIQUE_VIEW_REASON), ArmMeasure(reason=OBLIQUE_VIEW_REASON),
+                        "oblique", near, facing)
 
-    angles = {side: _arm_angle(clip, side, forward, cos_yaw) for side in ("left", "right")}
+    angles = {side: _arm_angle(clip, side, forward, yaw) for side in ("left", "right")}
     period = _stride_period(clip, angles[near])
     if period is None:
         return unreliable("no regular arm swing or steps found", near_side=near, facing=facing)
     result: dict[str, ArmMeasure] = {}
     for side in ("left", "right"):
         m = _strides(clip.t, angles[side], period)
-        w = _strides(clip.t, _arm_angle(clip, side, forward, cos_yaw, "whole"), period)
+        w = _strides(clip.t, _arm_angle(clip, side, forward, yaw, "whole"), period)
         if side == far:
             reliable, reason = False, "far arm is hidden from a side view: film the other side to measure it"
         elif m.strides < MIN_STRIDES:
@@ -853,8 +960,8 @@ def measure_arm_swing(times_ms: Sequence[float], landmarks: Sequence[PoseLandmar
             reliable, reason = True, None
         result[side] = ArmMeasure(m.forward_deg, m.backward_deg, m.forward_t_s, m.backward_t_s, reliable, reason,
                                   side != far, w.forward_deg, w.backward_deg, w.forward_t_s, w.backward_t_s)
-    logger.debug("arm swing: view %s (ratio %.2f), facing %s by %s, near %s, stride %.2f s",
-                 view, ratio, facing, cues, near, period)
+    logger.debug("arm swing: view %s (ratio %.2f, sin yaw %.2f), facing %s by %s, near %s, stride %.2f s",
+                 view, ratio, yaw.sin_yaw, facing, cues, near, period)
     return ArmSwing(result["left"], result["right"], view, near, facing, round(period, 3))
 
 

@@ -63,6 +63,7 @@ class WalkSpec:
     lean_deg: float = 3.0
     elbow_flex_deg: float = 20.0
     phase_s: float = 0.15  # time of the first left-arm backward peak
+    abduction_deg: float = 0.0  # both arms tilted out of the sagittal plane (sagittal angles unchanged)
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Camera:
 
 
 def _skeleton(hip_centre: np.ndarray, lean_deg: float, arm_l: float, arm_r: float, leg_l: float, leg_r: float,
-              elbow_flex_deg: float) -> np.ndarray:
+              elbow_flex_deg: float, abduction_deg: float = 0.0) -> np.ndarray:
     """(33, 3) scene positions of the landmarks."""
     p = np.zeros((33, 3))
     lean = np.radians(lean_deg)
@@ -125,11 +126,13 @@ def _skeleton(hip_centre: np.ndarray, lean_deg: float, arm_l: float, arm_r: floa
     p[LM.RIGHT_HIP] = hip_centre - L * HIP_W / 2
     p[LM.LEFT_SHOULDER] = mid_sh + L * SHOULDER_W / 2
     p[LM.RIGHT_SHOULDER] = mid_sh - L * SHOULDER_W / 2
-    for side, ang in (("LEFT", arm_l), ("RIGHT", arm_r)):
+    abd = np.radians(abduction_deg)
+    for side, ang, out in (("LEFT", arm_l, L), ("RIGHT", arm_r, -L)):
         th = np.radians(ang)
-        el = p[LM[f"{side}_SHOULDER"]] + UPPER_ARM * (np.cos(th) * down + np.sin(th) * fwd_perp)
+        el = p[LM[f"{side}_SHOULDER"]] + UPPER_ARM * (
+            np.cos(abd) * (np.cos(th) * down + np.sin(th) * fwd_perp) + np.sin(abd) * out)
         th2 = th + np.radians(elbow_flex_deg)
-        wr = el + FOREARM * (np.cos(th2) * down + np.sin(th2) * fwd_perp)
+        wr = el + FOREARM * (np.cos(abd) * (np.cos(th2) * down + np.sin(th2) * fwd_perp) + np.sin(abd) * out)
         p[LM[f"{side}_ELBOW"]] = el
         p[LM[f"{side}_WRIST"]] = wr
         hand = (wr - el) / FOREARM
@@ -222,7 +225,8 @@ def walk(spec: WalkSpec, times_ms: np.ndarray, cam: Camera | None = None, noise_
     out = []
     for i, ti in enumerate(t):
         hip_c = F * spec.speed_m_s * ti + U * (THIGH + SHANK)
-        p = _skeleton(hip_c, spec.lean_deg, arm_l[i], arm_r[i], leg_l[i], leg_r[i], spec.elbow_flex_deg)
+        p = _skeleton(hip_c, spec.lean_deg, arm_l[i], arm_r[i], leg_l[i], leg_r[i], spec.elbow_flex_deg,
+                      spec.abduction_deg)
         out.append(_project(p, cam, rng, noise_px))
     in_clip = lambda pts: [(a, b) for a, b in pts if t[0] <= a <= t[-1]]  # noqa: E731
     truth = Truth(in_clip(lf), in_clip(lb), in_clip(rf), in_clip(rb), steps)
