@@ -1,7 +1,7 @@
 """What the person is doing: standing, sitting or walking (or unknown).
 
-`classify_posture` reads one frame (thighs near horizontal = sitting; a clear stride
-= walking; else standing). `ActivityTracker` adds motion over a short window (hip
+`classify_posture` reads one frame (the learned posture classifier: standing,
+sitting, or walking mid-stride). `ActivityTracker` adds motion over a short window (hip
 speed across the frame, alternating legs) and hysteresis over time, and
 `segments_from_labels` turns per-frame labels into clean segments.
 """
@@ -14,15 +14,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .features import FrameFeatures, usable_mask, thigh_from_vertical_deg
+from .features import FrameFeatures, usable_mask
 from .landmarks import LM, PoseLandmarks
 
 ACTIVITIES = ("standing", "sitting", "walking", "unknown")
-
-# single frame
-SITTING_MIN_THIGH_DEG = 45.0      # every visible thigh at least this far from vertical
-STRIDE_MIN_SW = 0.8               # ankles this far apart along the direction of travel...
-STRIDE_MAX_KNEE_DEG = 160.0       # ...with a knee bent at least this much
 
 # over time
 WALK_MIN_HIP_SPEED_SW_S = 0.75    # hip centre moving across the frame (shoulder widths / s)
@@ -58,21 +53,10 @@ def _stride_sw(lm: PoseLandmarks, feats: FrameFeatures, min_visibility: float) -
 
 
 def classify_posture(lm: PoseLandmarks, feats: FrameFeatures, *, min_visibility: float = 0.5) -> str:
-    """Single-frame activity: sitting (thighs near horizontal), walking (a clear stride:
-    ankles far apart along the direction of travel with a knee bent), standing, or unknown
-    when no thigh is visible."""
-    thighs = [thigh_from_vertical_deg(lm, s, min_visibility=min_visibility, view=feats.view)
-              for s in ("left", "right")]
-    thighs = [t for t in thighs if t is not None]
-    if not thighs:
-        return "unknown"
-    if min(thighs) >= SITTING_MIN_THIGH_DEG:
-        return "sitting"
-    stride = _stride_sw(lm, feats, min_visibility)
-    knee = feats.knee_angle_min_deg
-    if stride is not None and abs(stride) >= STRIDE_MIN_SW and knee is not None and knee <= STRIDE_MAX_KNEE_DEG:
-        return "walking"
-    return "standing"
+    """Single-frame activity: the learned posture classifier's likeliest answer (standing,
+    sitting or walking mid-stride), or unknown when the hips and knees are not in the frame
+    (see features.learned_observations)."""
+    return feats.posture
 
 
 @dataclass(frozen=True)

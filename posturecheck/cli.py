@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", type=Path, help="rule profile TOML (default: the shipped profile)")
     r.add_argument("--lang", choices=("zh", "en"), default=_default_lang())
 
+    sub.add_parser("features", help="list every measurement a profile check may name (kind, unit, source)")
+
     m = sub.add_parser("models", help="list the pose models or build one (heavy is built on demand)")
     m.add_argument("--build", choices=("lite", "full", "heavy"), action="append", help="build this bundle from registry packages")
     m.add_argument("--out", type=Path, help="where to write built bundles (default: ~/.posturecheck/models)")
@@ -331,6 +333,17 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_features(args: argparse.Namespace) -> int:
+    from .registry import FEATURES
+
+    print(f"{'feature':28s} {'scope':6s} {'kind':12s} {'unit':10s} description (source)")
+    for spec in sorted(FEATURES.values(), key=lambda s: (s.scope, s.name)):
+        values = f" [{', '.join(spec.values)}]" if spec.values else ""
+        print(f"{spec.name:28s} {spec.scope:6s} {spec.kind:12s} {spec.unit or '-':10s} "
+              f"{spec.description}{values} ({spec.source})")
+    return EXIT_OK
+
+
 def quiet_native_stderr() -> None:
     """Keep MediaPipe's C++ log lines (written straight to fd 2) out of the trainer's terminal.
 
@@ -401,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet_native_stderr()
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "models": cmd_models, "reference": cmd_reference, "app": cmd_app, "kiosk": cmd_app}
+    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "features": cmd_features, "models": cmd_models, "reference": cmd_reference, "app": cmd_app, "kiosk": cmd_app}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -8,7 +8,8 @@ a prediction of None means the tool said `unknown`. Used by
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 LABELS = ("activity", "view", "multi_person", "arms_crossed", "hands_on_hips", "hands_in_pockets",
           "hands_behind_back", "hands_clasped_front", "arms_hanging", "legs_crossed", "feet_v_or_together",
@@ -135,3 +136,107 @@ def tally(results: Iterable[dict[str, str]]) -> dict[str, dict[str, int]]:
             if outcome != "skip":
                 table[name][outcome] += 1
     return {name: table[name] for name in LABELS if name in table}
+
+
+# ---------------------------------------------------------------------------- detector metrics
+
+HAND_CLASSES = ("crossed", "on_hip", "in_pocket", "clasped_front", "behind_back", "hanging", "other")
+# Label flag → hand class, in the order a single "main" hand placement is named when several hold.
+_HAND_FLAGS = (("arms_crossed", "crossed"), ("hands_on_hips", "on_hip"), ("hands_in_pockets", "in_pocket"),
+               ("hands_clasped_front", "clasped_front"), ("hands_behind_back", "behind_back"),
+               ("arms_hanging", "hanging"))
+
+
+@dataclass(frozen=True)
+class DetectorMetrics:
+    """Precision, recall, F1 and coverage of one yes/no detector against labels.
+
+    `coverage` is the share of labelled items on which the tool gave an answer (not
+    unknown); precision/recall/F1 are over the answered items only. Multi-class labels
+    (activity, view) use `accuracy` over answered items instead.
+    """
+
+    label: str
+    n: int
+    answered: int
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    correct: int = 0
+
+    @property
+    def coverage(self) -> float:
+        return self.answered / self.n if self.n else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def f1(self) -> float:
+        if self.tp == 0:
+            return 0.0 if (self.fp or self.fn) else float("nan")
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else float("nan")
+
+
+def detector_metrics(pairs: Iterable[tuple[Any, Any]], label: str) -> DetectorMetrics:
+    """Metrics from (truth, prediction) pairs; truth None = not labelled, prediction None = unknown."""
+    n = answered = tp = fp = fn = tn = correct = 0
+    for t, p in pairs:
+        if t is None:
+            continue
+        n += 1
+        if p is None:
+            continue
+        answered += 1
+        correct += int(p == t)
+        if isinstance(t, bool):
+            tp += int(t and p)
+            fp += int((not t) and bool(p))
+            fn += int(t and not p)
+            tn += int((not t) and not p)
+    return DetectorMetrics(label, n, answered, tp, fp, fn, tn, correct)
+
+
+def hand_class_truth(label: dict[str, Any]) -> str | None:
+    """The item's main hand placement from its flags (first flag that holds), None if unlabelled."""
+    flags = [label.get(k) for k, _ in _HAND_FLAGS]
+    for (key, cls), v in zip(_HAND_FLAGS, flags):
+        if v is True:
+            return cls
+    return None if any(v is None for v in flags) else "other"
+
+
+def hand_class_predicted(report: dict[str, Any]) -> str | None:
+    """The report's main hand placement in the same order as `hand_class_truth` (None = unknown)."""
+    if "error" in report:
+        return None
+    hands = set(_hands(report))
+    for _, cls in _HAND_FLAGS:
+        if cls == "hanging":
+            if hands == {"hanging"}:
+                return "hanging"
+        elif cls in hands:
+            return cls
+    return None if "unknown" in hands else "other"
+
+
+def confusion(pairs: Iterable[tuple[str | None, str | None]], classes: Sequence[str]) -> list[list[int]]:
+    """Rows = truth, columns = prediction (+ a last column for unknown)."""
+    idx = {c: i for i, c in enumerate(classes)}
+    m = [[0] * (len(classes) + 1) for _ in classes]
+    for t, p in pairs:
+        if t is None or t not in idx:
+            continue
+        m[idx[t]][idx[p] if p in idx else len(classes)] += 1
+    return m

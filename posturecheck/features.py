@@ -58,51 +58,10 @@ MIN_COS_CORRECTION = 0.5
 # Nose-to-ears (or toe-to-heel) horizontal offset needed to trust a facing direction.
 FACING_MIN_OFFSET_SW = 0.1
 
-# --- hands (shoulder widths; heights are measured up the trunk from the hip line) ------------
-CLASP_MAX_WRIST_GAP_SW = 0.75     # both wrists this close together
-CLASP_MAX_MIDLINE_SW = 0.4        # their midpoint this close to the midline
-CLASP_MAX_WRIST_LATERAL_SW = 0.6  # each wrist within the torso's width
-CLASP_MAX_ELBOW_DEG = 155.0       # both elbows bent (hanging arms are straighter)
-CLASP_LOW_SW, CLASP_HIGH_SW = -0.6, 0.75  # lap / lower abdomen, below the chest
-CROSS_MIN_OVER_MIDLINE_SW = 0.15  # wrist past the midline onto the other side
-CROSS_LOW_SW = 0.3                # chest level: above this, up to the shoulders
-CROSS_MAX_ELBOW_DEG = 130.0
-ON_HIP_MIN_ELBOW_OUT_SW = 0.25    # elbow out to the side of the shoulder line
-ON_HIP_MAX_ELBOW_DEG = 140.0
-ON_HIP_LOW_SW, ON_HIP_HIGH_SW = 0.0, 0.8
-SEATED_ON_HIP_LOW_SW = 0.25      # seated, hands on the lap sit at the hip line: the waist is higher
-ON_HIP_MAX_WRIST_HIP_SW = 0.8
-BEHIND_MAX_MIDLINE_SW = 0.25      # wrist hidden or seen near the midline of the back
-BEHIND_MIN_BACK_SW = 0.2          # side view: wrist behind the trunk line
-BEHIND_MAX_ELBOW_DEG = 150.0
-BEHIND_LOW_SW, BEHIND_HIGH_SW = -0.6, 0.8
-POCKET_MAX_WRIST_HIP_SW = 0.6     # wrist next to the same-side hip
-POCKET_LOW_SW, POCKET_HIGH_SW = -0.15, 0.7
-POCKET_RAISED_WRIST_SW = 0.2      # a straight hanging arm keeps the wrist below this
-POCKET_MAX_ELBOW_DEG = 145.0
-POCKET_MIN_LATERAL_SW = 0.15     # at the side or front of the thigh, not at the midline
-POCKET_MAX_LATERAL_SW = 0.6      # within the hip's width plus a hand (a hanging arm is wider)
-POCKET_MAX_FORWARD_SW = 0.35      # side view: at the side of the hip, not out in front
-HANG_MIN_ELBOW_DEG = 140.0
-HANG_MAX_UPPER_ARM_DEG = 45.0
-HANG_MAX_WRIST_SW = 0.4
-SEATED_HANG_MAX_WRIST_SW = -0.2   # seated: a hanging hand is below the seat line
-SEATED_MIN_THIGH_DEG = 45.0       # both thighs at least this far from vertical: seated
+# --- knees
 # MediaPipe world knees read 150-165° on straight-legged people seen from the front, so in
 # front/back/oblique views the world angle is used only when it shows a clear bend.
 KNEE_WORLD_BENT_DEG = 140.0
-
-# --- feet and legs (shoulder widths) ---------------------------------------------------------
-APART_WIDE_MIN_SW = 1.0           # ankle gap wider than the shoulders
-FEET_CLOSE_SW = 0.35              # "together": heels and toes this close
-V_MAX_HEEL_GAP_SW = 0.3
-V_MIN_TOE_SPREAD_SW = 0.15        # toes at least this much further apart than the heels
-T_MAX_HEEL_TO_INSTEP_SW = 0.25
-T_INSTEP_FRACTION = 0.5           # instep: this far from the heel towards the toes
-T_MAX_INSTEP_TO_HEEL_RATIO = 0.6  # the heel is clearly nearer the instep than the other heel
-LEG_CROSS_MARGIN_SW = 0.05        # left/right order flipped by at least this much
-FIGURE4_MAX_ANKLE_KNEE_SW = 0.5
-FIGURE4_MIN_ANKLE_RAISE_SW = 0.5
 
 
 @dataclass(frozen=True)
@@ -131,17 +90,30 @@ class FrameFeatures:
     toe_gap_sw: float | None
     ankle_gap_sw: float | None
     knee_gap_sw: float | None
-    hand_left: str                      # HAND_PLACES, the person's own left hand
+    hand_left: str                      # HAND_PLACES, the person's own left hand (learned, most likely)
     hand_right: str
-    feet: str                           # FEET_STANCES (standing stance; front-ish views)
-    legs_crossed: bool | None
+    feet: str                           # FEET_STANCES (learned standing stance, most likely)
+    legs_crossed: bool | None           # legs_crossed_p >= 0.5 (the likelier answer)
     arms_crossed: bool | None
-    hands_on_hips: bool | None          # True if either hand; None if unsure about one
+    hands_on_hips: bool | None          # True if either hand is more likely than not
     hands_in_pockets: bool | None
     hands_behind_back: bool | None
     hip_center_x_sw: float | None       # hip centre image position / body_size_px
     hip_center_y_sw: float | None
     full_body_visible: bool             # nose, shoulders, hips, knees, ankles usable
+    # learned, calibrated probabilities (posturecheck.learned); the profile sets the bands
+    hand_left_conf: float | None = None
+    hand_right_conf: float | None = None
+    feet_conf: float | None = None
+    arms_crossed_p: float | None = None
+    hands_on_hips_p: float | None = None
+    hands_in_pockets_p: float | None = None
+    hands_behind_back_p: float | None = None
+    hands_clasped_front_p: float | None = None
+    legs_crossed_p: float | None = None
+    trunk_lean_p: float | None = None
+    posture: str = "unknown"            # single-frame activity: standing / sitting / walking (learned)
+    posture_conf: float | None = None
 
 
 # ============================================================================ geometry helpers
@@ -333,7 +305,6 @@ def _facing_sign(lm: PoseLandmarks, ok: np.ndarray, yaw: float | None, size: flo
     return None
 
 
-@dataclass(frozen=True)
 class _Frame:
     """2-D torso frame in the image: origin on the hip line, unit vectors, scales (px per sw)."""
 
@@ -349,82 +320,7 @@ class _Frame:
         return np.array([float(q @ self.across) / self.across_scale, float(q @ self.up) / self.up_scale])
 
 
-def _frontal_frame(px: np.ndarray, ok: np.ndarray, size: float) -> _Frame | None:
-    """Frame for front/back/oblique views; lateral distances are in apparent shoulder widths."""
-    need = (LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER, LM.LEFT_HIP, LM.RIGHT_HIP)
-    if not all(ok[i] for i in need):
-        return None
-    lat = _unit((px[LM.LEFT_SHOULDER] - px[LM.RIGHT_SHOULDER]) + (px[LM.LEFT_HIP] - px[LM.RIGHT_HIP]))
-    if lat is None:
-        return None
-    sh = (px[LM.LEFT_SHOULDER] + px[LM.RIGHT_SHOULDER]) / 2
-    hip = (px[LM.LEFT_HIP] + px[LM.RIGHT_HIP]) / 2
-    up = np.array([lat[1], -lat[0]])
-    if float((sh - hip) @ up) < 0:
-        up = -up
-    lat_scale = abs(float((px[LM.LEFT_SHOULDER] - px[LM.RIGHT_SHOULDER]) @ lat))
-    lat_scale = max(lat_scale, MIN_COS_CORRECTION * size * 0.5)
-    return _Frame(hip, lat, up, lat_scale, size, float((sh - hip) @ up) / size)
-
-
-def _side_frame(px: np.ndarray, ok: np.ndarray, size: float, facing: int | None) -> _Frame | None:
-    """Frame for a side view: 'across' points forward (the way the person faces)."""
-    tp = _torso_points(px, ok)
-    if tp is None or facing is None:
-        return None
-    up = _unit(tp[0] - tp[1])
-    if up is None:
-        return None
-    fwd = np.array([-up[1], up[0]])
-    if fwd[0] * facing < 0:
-        fwd = -fwd
-    return _Frame(tp[1], fwd, up, size, size, float(np.linalg.norm(tp[0] - tp[1])) / size)
-
-
-def _world_lateral(lm: PoseLandmarks) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """(origin, horizontal unit towards the person's left, shoulder width) in world metres."""
-    if lm.world is None:
-        return None
-    w = lm.world
-    v = (w[LM.LEFT_SHOULDER] - w[LM.RIGHT_SHOULDER]) + (w[LM.LEFT_HIP] - w[LM.RIGHT_HIP])
-    lat = _unit(np.array([v[0], 0.0, v[2]]))
-    sw = float(np.linalg.norm(w[LM.LEFT_SHOULDER] - w[LM.RIGHT_SHOULDER]))
-    if lat is None or sw < 1e-6:
-        return None
-    return (w[LM.LEFT_HIP] + w[LM.RIGHT_HIP]) / 2, lat, sw
-
-
 # ====================================================================================== legs
-
-
-def thigh_from_vertical_deg(lm: PoseLandmarks, side: str, *, min_visibility: float = 0.5,
-                            view: str | None = None) -> float | None:
-    """Angle of the hip→knee segment from straight down (0 = standing thigh, 90 = seated).
-
-    Side view: image plane; otherwise the world segment (3-D, so a thigh pointing at the
-    camera reads ~90); without world landmarks, image only.
-    """
-    ok = usable_mask(lm, min_visibility)
-    hip, knee = (LM.LEFT_HIP, LM.LEFT_KNEE) if side == "left" else (LM.RIGHT_HIP, LM.RIGHT_KNEE)
-    if not (ok[hip] and ok[knee]):
-        return None
-    if view is None:
-        view = estimate_view(lm, min_visibility=min_visibility)[0]
-    if view != "side" and lm.world is not None:
-        v = lm.world[knee] - lm.world[hip]
-    else:
-        p = lm.px
-        v = np.array([*(p[knee] - p[hip]), 0.0])
-    n = float(np.linalg.norm(v))
-    if n < 1e-9:
-        return None
-    return float(math.degrees(math.acos(np.clip(v[1] / n, -1.0, 1.0))))
-
-
-def _seated(lm: PoseLandmarks, min_visibility: float, view: str) -> bool:
-    angles = [thigh_from_vertical_deg(lm, s, min_visibility=min_visibility, view=view) for s in ("left", "right")]
-    angles = [a for a in angles if a is not None]
-    return bool(angles) and min(angles) >= SEATED_MIN_THIGH_DEG
 
 
 def _knee_angle(lm: PoseLandmarks, ok: np.ndarray, side: str, view: str) -> float | None:
@@ -456,352 +352,104 @@ def _gap_sw(px: np.ndarray, ok: np.ndarray, a: int, b: int, size: float, cos_yaw
     return float(math.hypot(d[0] / cos_yaw, d[1]) / size)
 
 
-def classify_feet(lm: PoseLandmarks, body_size_px: float | None, *, min_visibility: float = 0.5,
-                  view: str | None = None, yaw_deg: float | None = None) -> str:
-    """Standing feet stance: v, together, parallel, t, apart_wide or unknown.
-
-    Needs a front-ish view (front, back, oblique) and both ankles, heels and toes usable.
-    Gaps are image distances in shoulder widths (horizontal part corrected for yaw); the
-    T test (a heel at the other foot's instep) uses world positions when available.
-    """
-    if body_size_px is None or body_size_px <= 0:
-        return "unknown"
-    if view is None or (yaw_deg is None and view != "unknown"):
-        view, yaw_deg = estimate_view(lm, min_visibility=min_visibility)
-    if view not in FRONTAL_VIEWS:
-        return "unknown"
-    ok = usable_mask(lm, min_visibility)
-    ids = (LM.LEFT_ANKLE, LM.RIGHT_ANKLE, LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.LEFT_FOOT_INDEX, LM.RIGHT_FOOT_INDEX)
-    if not all(ok[i] for i in ids):
-        return "unknown"
-    cos_yaw = max(abs(math.cos(math.radians(yaw_deg or 0.0))), MIN_COS_CORRECTION)
-    px = lm.px
-    ankle = _gap_sw(px, ok, LM.LEFT_ANKLE, LM.RIGHT_ANKLE, body_size_px, cos_yaw)
-    heel = _gap_sw(px, ok, LM.LEFT_HEEL, LM.RIGHT_HEEL, body_size_px, cos_yaw)
-    toe = _gap_sw(px, ok, LM.LEFT_FOOT_INDEX, LM.RIGHT_FOOT_INDEX, body_size_px, cos_yaw)
-    assert ankle is not None and heel is not None and toe is not None
-    if ankle > APART_WIDE_MIN_SW:
-        return "apart_wide"
-    if _t_stance(lm, px, body_size_px):
-        return "t"
-    if heel < V_MAX_HEEL_GAP_SW and toe >= heel + V_MIN_TOE_SPREAD_SW:
-        return "v"
-    if heel < FEET_CLOSE_SW and toe < FEET_CLOSE_SW:
-        return "together"
-    return "parallel"
-
-
-def _t_stance(lm: PoseLandmarks, px: np.ndarray, size: float) -> bool:
-    """One heel at the other foot's instep (and clearly nearer it than the other heel)."""
-    if lm.world is not None:
-        pts = lm.world
-        unit = float(np.linalg.norm(pts[LM.LEFT_SHOULDER] - pts[LM.RIGHT_SHOULDER]))
-    else:
-        pts, unit = px, size
-    if unit <= 1e-9:
-        return False
-    for heel_a, heel_b, toe_b in ((LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.RIGHT_FOOT_INDEX),
-                                  (LM.RIGHT_HEEL, LM.LEFT_HEEL, LM.LEFT_FOOT_INDEX)):
-        instep = pts[heel_b] + T_INSTEP_FRACTION * (pts[toe_b] - pts[heel_b])
-        d_instep = float(np.linalg.norm(pts[heel_a] - instep)) / unit
-        d_heel = float(np.linalg.norm(pts[heel_a] - pts[heel_b])) / unit
-        if d_instep <= T_MAX_HEEL_TO_INSTEP_SW and d_instep <= T_MAX_INSTEP_TO_HEEL_RATIO * d_heel:
-            return True
-    return False
-
-
-def _legs_crossed(lm: PoseLandmarks, ok: np.ndarray, view: str, size: float,
-                  frame: _Frame | None) -> bool | None:
-    """Knee over knee or ankles crossed (left/right order flipped), or an ankle on the other knee.
-
-    The order is read in the image for front/back views and along the world left-right
-    axis for side/oblique views.
-    """
-    ids = (LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)
-    if not all(ok[i] for i in ids):
-        return None
-    # ankle resting on the other knee (figure-4), image distances
-    px = lm.px
-    for ankle_a, knee_b, ankle_b in ((LM.LEFT_ANKLE, LM.RIGHT_KNEE, LM.RIGHT_ANKLE),
-                                     (LM.RIGHT_ANKLE, LM.LEFT_KNEE, LM.LEFT_ANKLE)):
-        near = float(np.linalg.norm(px[ankle_a] - px[knee_b])) / size <= FIGURE4_MAX_ANKLE_KNEE_SW
-        raised = float(px[ankle_b, 1] - px[ankle_a, 1]) / size >= FIGURE4_MIN_ANKLE_RAISE_SW
-        if near and raised:
-            return True
-    # left/right order of knees and ankles against the hips
-    if view in ("front", "back") and frame is not None:
-        lat = {i: frame.coords(px[i])[0] for i in ids}
-    elif view in ("side", "oblique"):
-        # turned bodies mix stride into the image's left/right order: use the world's
-        wl = _world_lateral(lm)
-        if wl is None:
-            return None
-        origin, axis, sw = wl
-        lat = {i: float((lm.world[i] - origin) @ axis) / sw for i in ids}
-    else:
-        return None
-    for a, b in ((LM.LEFT_KNEE, LM.RIGHT_KNEE), (LM.LEFT_ANKLE, LM.RIGHT_ANKLE)):
-        if lat[a] - lat[b] < -LEG_CROSS_MARGIN_SW:
-            return True
-    return False
-
-
-# ===================================================================================== hands
+# ============================================================================ learned postures
 
 
 @dataclass(frozen=True)
-class ArmGeometry:
-    """One arm in torso coordinates (shoulder widths; NaN where nothing tells).
+class LearnedObservations:
+    """What the learned classifiers say about one person (defaults: nothing can be told)."""
 
-    lateral: wrist distance from the midline, + towards the arm's own side.
-    up: wrist height above the hip line, along the trunk.
-    forward: wrist ahead (+) of / behind (-) the trunk (image from the side, else world).
-    elbow_out: elbow lateral minus shoulder lateral (+ = elbow out to the side).
-    elbow_deg: shoulder-elbow-wrist angle in the image; elbow_bend_deg: the same in 3-D
-    from the side (a bend across the body is invisible there), else the image angle.
-    wrist_hip: wrist to same-side hip in the picture's torso plane.
+    hand_left: str = "unknown"
+    hand_right: str = "unknown"
+    hand_left_conf: float | None = None
+    hand_right_conf: float | None = None
+    feet: str = "unknown"
+    feet_conf: float | None = None
+    arms_crossed_p: float | None = None
+    hands_on_hips_p: float | None = None
+    hands_in_pockets_p: float | None = None
+    hands_behind_back_p: float | None = None
+    hands_clasped_front_p: float | None = None
+    legs_crossed_p: float | None = None
+    trunk_lean_p: float | None = None
+    posture: str = "unknown"
+    posture_conf: float | None = None
+
+    def as_fields(self) -> dict[str, object]:
+        """The FrameFeatures fields, with each yes/no flag as the likelier answer of its probability."""
+        d: dict[str, object] = dict(self.__dict__)
+        for flag in ("arms_crossed", "hands_on_hips", "hands_in_pockets", "hands_behind_back", "legs_crossed"):
+            p = d[flag + "_p"]
+            d[flag] = None if p is None else bool(p >= 0.5)
+        return d
+
+
+def _inside(lm: PoseLandmarks) -> np.ndarray:
+    """(33,) landmarks inside the frame (whatever their visibility)."""
+    xy = lm.image[:, :2]
+    return np.all(np.isfinite(xy), axis=1) & np.all((xy >= 0.0) & (xy <= 1.0), axis=1)
+
+
+def _either(p_left: float | None, p_right: float | None) -> float | None:
+    """P(at least one hand does it) from each hand's probability (independent hands).
+
+    With one hand unknown, only a likely "yes" from the other can be said.
     """
-
-    lateral: float
-    up: float
-    forward: float
-    shoulder_up: float
-    elbow_out: float
-    elbow_deg: float
-    elbow_bend_deg: float
-    upper_arm_from_down_deg: float
-    wrist_hip: float
-    wrist_visible: bool
-    hand_visible: bool
-    wrist_below_elbow: bool
+    if p_left is not None and p_right is not None:
+        return 1.0 - (1.0 - p_left) * (1.0 - p_right)
+    known = p_left if p_left is not None else p_right
+    return known if known is not None and known >= 0.5 else None
 
 
-_ARM = {
-    "left": (LM.LEFT_SHOULDER, LM.LEFT_ELBOW, LM.LEFT_WRIST, LM.LEFT_HIP, (LM.LEFT_INDEX, LM.LEFT_PINKY)),
-    "right": (LM.RIGHT_SHOULDER, LM.RIGHT_ELBOW, LM.RIGHT_WRIST, LM.RIGHT_HIP, (LM.RIGHT_INDEX, LM.RIGHT_PINKY)),
-}
+def learned_observations(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> LearnedObservations:
+    """Hand places, flags, legs crossed, trunk lean, feet stance and posture from the learned models.
 
-
-def _world_torso(lm: PoseLandmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """(origin, lateral → left, up along the trunk, forward, shoulder width) in world metres."""
-    wl = _world_lateral(lm)
-    if wl is None:
-        return None
-    origin, lat, sw = wl
-    w = lm.world
-    up = (w[LM.LEFT_SHOULDER] + w[LM.RIGHT_SHOULDER]) / 2 - origin
-    up = _unit(up - (up @ lat) * lat)
-    if up is None:
-        return None
-    return origin, lat, up, np.cross(lat, up), sw
-
-
-def _arm_geometry(lm: PoseLandmarks, ok: np.ndarray, side: str, view: str, frame: _Frame) -> ArmGeometry:
-    s, e, w, h, hand = _ARM[side]
-    sign = 1.0 if side == "left" else -1.0
-    px = lm.px
-    cs, ce, cw, ch = (frame.coords(px[i]) for i in (s, e, w, h))
-    nan = float("nan")
-    wt = _world_torso(lm)
-    elbow_img = angle_deg(px[s], px[e], px[w])
-    elbow_bend = elbow_img
-    if view == "side":
-        forward, up = float(cw[0]), float(cw[1])
-        lateral = elbow_out = nan
-        if wt is not None:
-            origin, lat, _, _, sw = wt
-            wlat = {i: sign * float((lm.world[i] - origin) @ lat) / sw for i in (s, e, w)}
-            lateral, elbow_out = wlat[w], wlat[e] - wlat[s]
-            bend = angle_deg(lm.world[s], lm.world[e], lm.world[w])
-            elbow_bend = bend if not math.isnan(bend) else elbow_img
-    else:
-        lateral, up = sign * float(cw[0]), float(cw[1])
-        elbow_out = sign * float(ce[0] - cs[0])
-        forward = nan
-        if wt is not None:
-            origin, _, _, fwd, sw = wt
-            forward = float((lm.world[w] - origin) @ fwd) / sw
-    ua = _unit(px[e] - px[s])
-    upper_from_down = nan if ua is None else float(math.degrees(math.acos(np.clip(ua @ -frame.up, -1.0, 1.0))))
-    return ArmGeometry(
-        lateral=lateral, up=up, forward=forward, shoulder_up=float(cs[1]), elbow_out=elbow_out,
-        elbow_deg=elbow_img, elbow_bend_deg=elbow_bend, upper_arm_from_down_deg=upper_from_down,
-        wrist_hip=float(np.linalg.norm(cw - ch)), wrist_visible=bool(ok[w]),
-        hand_visible=bool(any(ok[i] for i in hand)), wrist_below_elbow=bool(cw[1] < ce[1]),
-    )
-
-
-def _between(x: float, lo: float, hi: float) -> bool:
-    return bool(lo <= x <= hi)  # False for NaN
-
-
-def _camera_sees_front(view: str, yaw: float | None) -> bool:
-    return view == "front" or (view == "oblique" and yaw is not None and abs(yaw) < 90.0)
-
-
-def _is_crossed(g: ArmGeometry) -> bool:
-    """Wrist past the midline at chest level with the elbow bent (folded arm)."""
-    return (g.lateral <= -CROSS_MIN_OVER_MIDLINE_SW and _between(g.up, CROSS_LOW_SW, g.shoulder_up + 0.2)
-            and g.elbow_bend_deg <= CROSS_MAX_ELBOW_DEG)
-
-
-def _is_on_hip(g: ArmGeometry, view: str, seated: bool) -> bool:
-    """Wrist at the hip/waist, elbow bent and out to the side (叉腰)."""
-    low = SEATED_ON_HIP_LOW_SW if seated else ON_HIP_LOW_SW
-    return (g.elbow_out >= ON_HIP_MIN_ELBOW_OUT_SW and g.elbow_bend_deg <= ON_HIP_MAX_ELBOW_DEG
-            and _between(g.up, low, ON_HIP_HIGH_SW) and g.wrist_hip <= ON_HIP_MAX_WRIST_HIP_SW
-            and (view == "side" or g.lateral >= 0.1))
-
-
-def _is_pocket_place(g: ArmGeometry, view: str, seated: bool, lower: float = POCKET_LOW_SW) -> bool:
-    """Wrist next to the same-side hip, at or a little above the hip line (not seated)."""
-    if seated or g.wrist_hip > POCKET_MAX_WRIST_HIP_SW or not _between(g.up, lower, POCKET_HIGH_SW):
-        return False
-    if view == "side":
-        return abs(g.forward) <= POCKET_MAX_FORWARD_SW and (math.isnan(g.lateral) or g.lateral >= 0.0)
-    return _between(g.lateral, POCKET_MIN_LATERAL_SW, POCKET_MAX_LATERAL_SW)
-
-
-def _clasp(g: ArmGeometry, other: ArmGeometry | None, gap: float, view: str, sees_front: bool) -> str | None:
-    """Both hands together near the midline below the chest: clasped_front or behind_back."""
-    if other is None or not other.wrist_visible or not gap <= CLASP_MAX_WRIST_GAP_SW:
-        return None
-    if not all(_between(a.up, CLASP_LOW_SW, CLASP_HIGH_SW) and a.elbow_bend_deg <= CLASP_MAX_ELBOW_DEG
-               and abs(a.lateral) <= CLASP_MAX_WRIST_LATERAL_SW for a in (g, other)):
-        return None
-    if view == "side":
-        if g.forward > 0 and other.forward > 0:
-            return "clasped_front"
-        if g.forward < -BEHIND_MIN_BACK_SW and other.forward < -BEHIND_MIN_BACK_SW:
-            return "behind_back"
-        return None
-    if abs(g.lateral - other.lateral) / 2 > CLASP_MAX_MIDLINE_SW:
-        return None  # (lateral is outwards per side: the signed midpoint is (gl - ol) / 2)
-    if not sees_front:
-        return "behind_back"
-    if g.forward <= -BEHIND_MIN_BACK_SW and other.forward <= -BEHIND_MIN_BACK_SW:
-        return "behind_back"  # seen from the front but clearly behind the trunk (world depth)
-    return "clasped_front"
-
-
-def _classify_arm(g: ArmGeometry, other: ArmGeometry | None, other_wrist_gap: float, view: str,
-                  sees_front: bool, seated: bool) -> str:
-    """Decision rules for one hand (see classify_hand)."""
-    if not g.wrist_visible:
-        # hidden hand: tucked under the other arm, behind the back, or in a pocket
-        if _is_crossed(g) and (view == "side" or sees_front):
-            return "crossed"
-        if view == "side" or not sees_front:
-            return "unknown"
-        if _is_on_hip(g, view, seated):
-            return "on_hip"
-        if g.lateral <= BEHIND_MAX_MIDLINE_SW and _between(g.up, BEHIND_LOW_SW, BEHIND_HIGH_SW):
-            return "behind_back"
-        if _is_pocket_place(g, view, seated, lower=POCKET_LOW_SW - 0.15):
-            return "in_pocket"
-        return "unknown"
-
-    if g.up > g.shoulder_up:
-        return "raised"
-    if (view == "side" or sees_front) and _is_crossed(g) and not (view == "side" and g.forward < 0):
-        return "crossed"
-    clasp = _clasp(g, other, other_wrist_gap, view, sees_front)
-    if clasp is not None:
-        return clasp
-    if _is_on_hip(g, view, seated):
-        return "on_hip"
-
-    # behind the back: behind the trunk line (side) or at the midline seen from behind
-    if view == "side":
-        near_midline = g.lateral <= BEHIND_MAX_MIDLINE_SW + 0.1
-        if g.forward <= -BEHIND_MIN_BACK_SW and _between(g.up, BEHIND_LOW_SW, BEHIND_HIGH_SW) \
-                and (near_midline or (math.isnan(g.lateral) and g.elbow_deg <= BEHIND_MAX_ELBOW_DEG)):
-            return "behind_back"
-    elif not sees_front and g.lateral <= BEHIND_MAX_MIDLINE_SW and _between(g.up, BEHIND_LOW_SW, BEHIND_HIGH_SW):
-        return "behind_back"
-
-    # hand in a pocket: next to the hip, wrist raised above a hanging one, elbow bent or fingers hidden
-    if _is_pocket_place(g, view, seated) and (g.up >= POCKET_RAISED_WRIST_SW or g.elbow_deg <= POCKET_MAX_ELBOW_DEG
-                                              or not g.hand_visible):
-        return "in_pocket"
-
-    hang_top = SEATED_HANG_MAX_WRIST_SW if seated else HANG_MAX_WRIST_SW
-    if g.wrist_below_elbow and g.up <= hang_top and g.elbow_deg >= HANG_MIN_ELBOW_DEG \
-            and g.upper_arm_from_down_deg <= HANG_MAX_UPPER_ARM_DEG:
-        return "hanging"
-    return "other"
-
-
-def _frame_for_view(lm: PoseLandmarks, ok: np.ndarray, view: str, yaw: float | None,
-                    size: float) -> _Frame | None:
-    if view in FRONTAL_VIEWS:
-        return _frontal_frame(lm.px, ok, size)
-    if view == "side":
-        return _side_frame(lm.px, ok, size, _facing_sign(lm, ok, yaw, size))
-    return None
-
-
-def classify_hand(lm: PoseLandmarks, side: str, *, min_visibility: float = 0.5, view: str | None = None,
-                  yaw_deg: float | None = None, body_size_px: float | None = None) -> str:
-    """Where the person's `side` ("left"/"right") hand is: one of HAND_PLACES.
-
-    Rules, in order, in torso coordinates (shoulder widths): raised (wrist above the
-    shoulder); crossed (wrist past the midline at chest level, elbow bent); clasped_front
-    (both wrists together near the midline below the chest; seen from behind this is
-    behind_back); on_hip (wrist at hip/waist, elbow bent and out to the side); behind_back
-    (side view: behind the trunk line with the elbow bent; back view: at the midline);
-    in_pocket (wrist next to the hip, raised above where a hanging arm puts it, or elbow
-    bent, or fingers hidden); hanging (upper arm down, elbow nearly straight); other.
-    A wrist hidden from a front view is read from its modelled position: under the other
-    arm (crossed), near the midline (behind_back) or at the hip (in_pocket); else unknown.
+    A task answers only when the body parts it needs are in the frame: an arm needs its
+    shoulder and its elbow or wrist; legs crossed needs both knees and ankles; the feet
+    need both ankles usable (visible) and heels and toes in the frame; posture needs the
+    hips and a knee; trunk lean needs a shoulder and a hip.
     """
-    if side not in _ARM:
-        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    from . import learned  # the models load lazily, once
+
+    probs = learned.predict(lm)
+    if probs is None:
+        return LearnedObservations()
+    inside = _inside(lm)
     ok = usable_mask(lm, min_visibility)
-    if view is None:
-        view, yaw_deg = estimate_view(lm, min_visibility=min_visibility)
-    if body_size_px is None:
-        body_size_px = _body_size_px(lm, ok)
-    if body_size_px is None or view == "unknown":
-        return "unknown"
-    frame = _frame_for_view(lm, ok, view, yaw_deg, body_size_px)
-    return _classify_hand_in_frame(lm, ok, side, view, yaw_deg, frame, _seated(lm, min_visibility, view))
 
+    def arm_seen(s: int, e: int, w: int) -> bool:
+        return bool(inside[s] and (inside[e] or inside[w]))
 
-def _classify_hand_in_frame(lm: PoseLandmarks, ok: np.ndarray, side: str, view: str, yaw: float | None,
-                            frame: _Frame | None, seated: bool) -> str:
-    s, e, *_ = _ARM[side]
-    if frame is None or not (ok[s] and ok[e]):
-        return "unknown"
-    g = _arm_geometry(lm, ok, side, view, frame)
-    other_side = "right" if side == "left" else "left"
-    os_, oe, ow, *_ = _ARM[other_side]
-    other = _arm_geometry(lm, ok, other_side, view, frame) if (ok[os_] and ok[oe]) else None
-    if view == "side":
-        wl = _world_lateral(lm)
-        gap = float("nan") if wl is None else float(np.linalg.norm(lm.world[_ARM[side][2]] - lm.world[ow])) / wl[2]
-    else:
-        gap = float(np.linalg.norm(frame.coords(lm.px[_ARM[side][2]]) - frame.coords(lm.px[ow])))
-    return _classify_arm(g, other, gap, view, _camera_sees_front(view, yaw), seated)
+    def best(p: dict[str, float]) -> tuple[str, float]:
+        k = max(p, key=lambda c: p[c])
+        return k, p[k]
 
+    left_ok = arm_seen(LM.LEFT_SHOULDER, LM.LEFT_ELBOW, LM.LEFT_WRIST)
+    right_ok = arm_seen(LM.RIGHT_SHOULDER, LM.RIGHT_ELBOW, LM.RIGHT_WRIST)
+    hl, hl_conf = best(probs.hand_left) if left_ok else ("unknown", None)
+    hr, hr_conf = best(probs.hand_right) if right_ok else ("unknown", None)
 
-def _any_flag(places: tuple[str, str], place: str) -> bool | None:
-    """True if either hand is at `place`; False if both are known and neither is; else None."""
-    if place in places:
-        return True
-    if "unknown" in places:
-        return None
-    return False
+    def flag(place: str) -> float | None:
+        return _either(probs.hand_left[place] if left_ok else None, probs.hand_right[place] if right_ok else None)
 
-
-def _arms_crossed(places: tuple[str, str]) -> bool | None:
-    """Folded arms: one hand crossed and the other not clearly elsewhere (hanging, on hip...)."""
-    if "crossed" in places:
-        other = places[1] if places[0] == "crossed" else places[0]
-        return other in ("crossed", "other", "unknown")
-    if "unknown" in places:
-        return None
-    return False
+    clasped = math.sqrt(probs.hand_left["clasped_front"] * probs.hand_right["clasped_front"]) \
+        if left_ok and right_ok else None
+    legs_ok = all(inside[i] for i in (LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE))
+    feet_ok = bool(ok[LM.LEFT_ANKLE] and ok[LM.RIGHT_ANKLE]) and all(
+        inside[i] for i in (LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.LEFT_FOOT_INDEX, LM.RIGHT_FOOT_INDEX))
+    trunk_ok = bool((ok[LM.LEFT_SHOULDER] or ok[LM.RIGHT_SHOULDER]) and (ok[LM.LEFT_HIP] or ok[LM.RIGHT_HIP]))
+    posture_ok = bool(inside[LM.LEFT_HIP] and inside[LM.RIGHT_HIP] and (inside[LM.LEFT_KNEE] or inside[LM.RIGHT_KNEE]))
+    feet, feet_conf = best(probs.feet) if feet_ok else ("unknown", None)
+    posture, posture_conf = best(probs.activity) if posture_ok else ("unknown", None)
+    return LearnedObservations(
+        hand_left=hl, hand_right=hr, hand_left_conf=hl_conf, hand_right_conf=hr_conf,
+        feet=feet, feet_conf=feet_conf,
+        arms_crossed_p=flag("crossed"), hands_on_hips_p=flag("on_hip"), hands_in_pockets_p=flag("in_pocket"),
+        hands_behind_back_p=flag("behind_back"), hands_clasped_front_p=clasped,
+        legs_crossed_p=probs.legs_crossed if legs_ok else None,
+        trunk_lean_p=probs.trunk_lean if trunk_ok else None,
+        posture=posture, posture_conf=posture_conf,
+    )
 
 
 # ====================================================================================== head
@@ -928,21 +576,11 @@ def compute_features(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> Frame
         ankle_gap = _gap_sw(px, ok, LM.LEFT_ANKLE, LM.RIGHT_ANKLE, size, cos_yaw)
         knee_gap = _gap_sw(px, ok, LM.LEFT_KNEE, LM.RIGHT_KNEE, size, cos_yaw)
 
-    hand_l = hand_r = "unknown"
-    feet = "unknown"
-    legs_crossed = None
     hip_x = hip_y = None
-    if size is not None and view != "unknown":
-        frame = _frame_for_view(lm, ok, view, yaw, size)
-        seated = _seated(lm, min_visibility, view)
-        hand_l = _classify_hand_in_frame(lm, ok, "left", view, yaw, frame, seated)
-        hand_r = _classify_hand_in_frame(lm, ok, "right", view, yaw, frame, seated)
-        feet = classify_feet(lm, size, min_visibility=min_visibility, view=view, yaw_deg=yaw)
-        legs_crossed = _legs_crossed(lm, ok, view, size, frame)
     if size is not None and tp is not None:
         hip_x, hip_y = float(tp[1][0] / size), float(tp[1][1] / size)
-
-    places = (hand_l, hand_r)
+    observed = learned_observations(lm, min_visibility=min_visibility) if size is not None and view != "unknown" \
+        else LearnedObservations()
     return FrameFeatures(
         view=view, body_yaw_deg=yaw, body_size_px=size,
         trunk_tilt_deg=trunk_tilt, trunk_lean_deg=trunk_lean, trunk_lateral_deg=trunk_lateral,
@@ -951,11 +589,9 @@ def compute_features(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> Frame
         knee_angle_left_deg=knee_l, knee_angle_right_deg=knee_r,
         knee_angle_min_deg=min(knees) if knees else None, knee_angle_max_deg=max(knees) if knees else None,
         heel_gap_sw=heel_gap, toe_gap_sw=toe_gap, ankle_gap_sw=ankle_gap, knee_gap_sw=knee_gap,
-        hand_left=hand_l, hand_right=hand_r, feet=feet, legs_crossed=legs_crossed,
-        arms_crossed=_arms_crossed(places), hands_on_hips=_any_flag(places, "on_hip"),
-        hands_in_pockets=_any_flag(places, "in_pocket"), hands_behind_back=_any_flag(places, "behind_back"),
         hip_center_x_sw=hip_x, hip_center_y_sw=hip_y,
         full_body_visible=_full_body_visible(ok, view),
+        **observed.as_fields(),
     )
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from .face import FaceLandmarks
 from .features import view_from_yaw
 from .landmarks import PoseLandmarks
-from .profile import Check, Profile, Rule
+from .profile import GROOMING_PREFIX, Check, Profile, Rule
 from .rules import FAIL, PASS, UNKNOWN, Verdict, _apply, evaluate_rule
 
 try:  # Python 3.11+
@@ -137,7 +137,6 @@ SKIN_SPREAD_FLOOR_LAB = (8.0, 4.0, 4.0)
 SKIN_MAX_DISTANCE = 3.0
 
 # --- rule inputs ---------------------------------------------------------------------------
-GROOMING_PREFIX = "grooming."
 BADGE_RULE = "grooming.badge"
 STANDARDS = ("men", "women")
 # Unknown reasons of grooming verdicts (translated by report).

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import registry
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -25,6 +27,7 @@ SEVERITIES = {"major": 2.0, "minor": 1.0}
 ALL_VIEWS = ("front", "side", "back", "oblique")
 LANGS = ("en", "zh")
 UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽"}}
+GROOMING_PREFIX = "grooming."
 
 
 class ProfileError(ValueError):
@@ -51,9 +54,17 @@ class Check:
     unit: str = ""
     label: dict[str, str] | None = None    # short name for limit texts, e.g. {"en": "head pitch"}
     message: dict[str, str] | None = None  # replaces the rule's message when this check fails
+    # Probability checks (learned classifiers): fail at or above `fail_above`, pass at or
+    # below `pass_below`, `unknown` in between (the abstention band trades coverage for precision).
+    fail_above: float | None = None
+    pass_below: float | None = None
+    # Category checks on a learned category: `unknown` when its `<feature>_conf` is below this.
+    min_confidence: float | None = None
 
     @property
     def kind(self) -> str:
+        if self.fail_above is not None:
+            return "probability"
         if self.equals is not None:
             return "boolean"
         if self.allowed is not None or self.forbidden is not None:
@@ -68,6 +79,8 @@ class Check:
             pre = f"{self.label.get(lang, self.label.get('en', ''))} {pre}"
         if self.kind == "boolean":
             return f"= {str(self.equals).lower()}"
+        if self.kind == "probability":
+            return f"p ≥ {self.fail_above:g}"
         if self.kind == "category":
             return ("in " + "/".join(self.allowed)) if self.allowed is not None else ("not " + "/".join(self.forbidden or ()))
         if self.min is not None and self.max is not None:
@@ -154,7 +167,35 @@ def _num(v: Any, where: str) -> float | None:
     return float(v)
 
 
-_CHECK_KEYS = {"feature", "min", "max", "abs", "allowed", "forbidden", "equals", "views", "unit", "label", "message"}
+_CHECK_KEYS = {"feature", "min", "max", "abs", "allowed", "forbidden", "equals", "views", "unit", "label", "message",
+               "fail_above", "pass_below", "min_confidence"}
+
+
+def _probability(v: Any, where: str) -> float | None:
+    x = _num(v, where)
+    if x is not None and not 0.0 <= x <= 1.0:
+        raise ProfileError(f"{where}: a probability must be between 0 and 1, got {v!r}")
+    return x
+
+
+def _validate_features(c: Check, scope: str, where: str) -> None:
+    """Every feature the check names exists for the rule's scope and fits the check's kind."""
+    allowed_scopes = {"frame": ("frame",), "clip": ("clip", "frame"), "grooming": ("face",)}[scope]
+    for name in c.features:
+        spec = registry.lookup(name)
+        if spec is None or spec.scope not in allowed_scopes:
+            hint = registry.close_matches(name)
+            raise ProfileError(f"{where}.feature: unknown feature {name!r}"
+                               + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else ""))
+        if spec.kind not in registry.CHECK_KINDS[c.kind]:
+            raise ProfileError(f"{where}: {name!r} is a {spec.kind} feature; a {c.kind} check cannot use it")
+        if c.kind == "category":
+            bad = set((c.allowed or ()) + (c.forbidden or ())) - set(spec.values)
+            if bad:
+                raise ProfileError(f"{where}: {name!r} never takes the values {sorted(bad)} "
+                                   f"(it takes {', '.join(spec.values)})")
+            if c.min_confidence is not None and registry.lookup(name + "_conf") is None:
+                raise ProfileError(f"{where}: {name!r} has no confidence, so min_confidence cannot apply")
 
 
 def _check(d: dict[str, Any], where: str) -> Check:
@@ -179,7 +220,16 @@ def _check(d: dict[str, Any], where: str) -> Check:
         unit=str(d.get("unit", "")),
         label=dict(d["label"]) if "label" in d else None,
         message=dict(d["message"]) if "message" in d else None,
+        fail_above=_probability(d.get("fail_above"), where + ".fail_above"),
+        pass_below=_probability(d.get("pass_below"), where + ".pass_below"),
+        min_confidence=_probability(d.get("min_confidence"), where + ".min_confidence"),
     )
+    if (c.fail_above is None) != (c.pass_below is None):
+        raise ProfileError(f"{where}: a probability check needs both fail_above and pass_below")
+    if c.fail_above is not None and c.pass_below is not None and c.pass_below > c.fail_above:
+        raise ProfileError(f"{where}: pass_below {c.pass_below} is above fail_above {c.fail_above}")
+    if c.min_confidence is not None and c.kind != "category":
+        raise ProfileError(f"{where}: min_confidence applies to category checks only")
     for key in ("label", "message"):
         if getattr(c, key) is not None and not all(lang in getattr(c, key) for lang in LANGS):
             raise ProfileError(f"{where}.{key}: needs both en and zh")
@@ -214,6 +264,13 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str) -> Rule:
     scope = d.get("scope", "frame")
     if scope not in ("frame", "clip"):
         raise ProfileError(f"{where}: scope must be 'frame' or 'clip'")
+    # grooming.* rules are judged on the face stage's measurements (see grooming.is_grooming)
+    feature_scope = "grooming" if str(rid).startswith(GROOMING_PREFIX) else scope
+    for i, c in enumerate(checks):
+        _validate_features(c, feature_scope, f"{where}.checks[{i}]")
+    for std, cs in standard_checks.items():
+        for i, c in enumerate(cs):
+            _validate_features(c, feature_scope, f"{where}.standard.{std}[{i}]")
     return Rule(
         id=rid,
         activities=_tuple(d.get("activities", []), where + ".activities"),

@@ -25,6 +25,7 @@ REASONS = {
     "en": {
         "view": "{title}: the camera view ({view}) cannot judge this; {hint}",
         "not_visible": "{title}: the body parts needed are not visible in the frame.",
+        "uncertain": "{title}: the camera cannot tell clearly; face the camera with the whole body in view.",
         "activity": "{title}: not checked for this activity.",
         "no_person": "{title}: no person found.",
         "no_frames": "{title}: no frames were analysed.",
@@ -44,6 +45,7 @@ REASONS = {
     "zh": {
         "view": "{title}：当前机位（{view}）无法判断此项；{hint}",
         "not_visible": "{title}：画面中看不到所需的身体部位。",
+        "uncertain": "{title}：画面无法清楚判断；请面向镜头，全身入镜。",
         "activity": "{title}：此动作不检查该项。",
         "no_person": "{title}：画面中没有找到人。",
         "no_frames": "{title}：没有可分析的画面。",

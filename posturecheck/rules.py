@@ -21,6 +21,7 @@ REASON_VIEW = "view"
 REASON_HIDDEN = "not_visible"
 REASON_ACTIVITY = "activity"
 REASON_NO_PERSON = "no_person"
+REASON_UNCERTAIN = "uncertain"  # a learned probability inside the profile's abstention band
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ def _apply(check: Check, value: Any) -> str:
     if value is None or value == "unknown":
         return UNKNOWN
     kind = check.kind
+    if kind == "probability":
+        p = float(value)
+        assert check.fail_above is not None and check.pass_below is not None
+        if p >= check.fail_above:
+            return FAIL
+        return PASS if p <= check.pass_below else UNKNOWN
     if kind == "boolean":
         return PASS if bool(value) == check.equals else FAIL
     if kind == "category":
@@ -70,6 +77,7 @@ def evaluate_rule(rule: Rule, features: Any, *, standard: str | None = None) -> 
     value: Any = None
     failed_on: str | None = None
     any_view_ok = False
+    uncertain = False
     for check in rule.checks_for(standard):
         if view not in check.views:
             continue
@@ -77,6 +85,11 @@ def evaluate_rule(rule: Rule, features: Any, *, standard: str | None = None) -> 
         for name in check.features:
             v = _feature(features, name)
             s = _apply(check, v)
+            if s != UNKNOWN and check.min_confidence is not None:
+                conf = _feature(features, name + "_conf")
+                if conf is None or float(conf) < check.min_confidence:
+                    s = UNKNOWN
+            uncertain = uncertain or (s == UNKNOWN and v is not None and v != "unknown")
             statuses.append(s)
             if s == FAIL and failed_on is None:
                 failed_on, value = name, v  # report the value that broke the rule
@@ -87,7 +100,7 @@ def evaluate_rule(rule: Rule, features: Any, *, standard: str | None = None) -> 
     if FAIL in statuses:
         return Verdict(rule.id, FAIL, value, failed_on)
     if UNKNOWN in statuses or not statuses:
-        return Verdict(rule.id, UNKNOWN, value, REASON_HIDDEN)
+        return Verdict(rule.id, UNKNOWN, value, REASON_UNCERTAIN if uncertain else REASON_HIDDEN)
     return Verdict(rule.id, PASS, value)
 
 
