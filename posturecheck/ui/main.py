@@ -14,7 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from posturecheck.ui.common import LANG_KEY, apply_pending_lang, lang, settings, tr
+from posturecheck.ui.common import (LANG_KEY, apply_pending_lang, lang, lock_trainer_pages, settings, tr,
+                                    trainer_unlocked)
 from posturecheck.ui.i18n import LANG_NAMES
 
 KIOSK_ENV = "POSTURECHECK_KIOSK"
@@ -47,6 +48,9 @@ def run(kiosk_mode: bool | None = None) -> None:
     with st.sidebar:
         st.radio(tr("language"), list(LANG_NAMES), format_func=LANG_NAMES.get, key=LANG_KEY, horizontal=True)
         st.caption(tr("privacy_note"))
+        if trainer_unlocked() and st.button(tr("pin_lock_now"), key="pc_lock"):
+            lock_trainer_pages()
+            st.rerun()
     pages = {
         tr("section_trainee"): [st.Page(VIEWS / "practice.py", title=tr("nav_practice"),
                                         url_path="practice", default=True)],

@@ -23,7 +23,8 @@ import streamlit as st
 from ..analyze import ACTIVITY_CHOICES, AnalyzeOptions, ClipAnalysis, analyze_path
 from ..report import ACTIVITY_WORDS, to_json
 from ..sources import IMAGE_EXTS, VIDEO_EXTS, MediaError
-from .common import (estimator_hook, history_store, lang, profile, settings, standard_label, standard_options, tr)
+from .common import (estimator_hook, lang, profile, save_to_history, settings, standard_label, standard_options, tr,
+                     trainer_gate)
 from .results import render_score, render_verdicts, render_violations, status_runs, timeline_chart
 
 logger = logging.getLogger(__name__)
@@ -207,18 +208,14 @@ def _render(state: dict[str, Any]) -> None:
     c1, c2 = st.columns([3, 1])
     trainee = c1.text_input(tr("trainee"), key="pc_review_trainee")
     if c2.button(tr("save_history"), key="pc_review_save", disabled=not trainee.strip()):
-        store = history_store()
-        if store is not None:
-            try:
-                store.save_session(report, trainee=trainee, source="upload", drill=None)
-                st.success(tr("saved_for", name=" ".join(trainee.split())))
-            except Exception as exc:  # noqa: BLE001 - one line for the trainer
-                logger.exception("saving a review failed")
-                st.error(tr("save_failed", error=exc))
+        outcome, message = save_to_history(report, trainee=trainee, source="upload", drill=None)
+        {"saved": st.success, "pending": st.warning}.get(outcome, st.error)(message)
 
 
 def page() -> None:
     st.title(tr("review_title"))
+    if not trainer_gate():
+        return
     s = settings()
     up = st.file_uploader(tr("upload"), type=UPLOAD_TYPES, help=tr("upload_help", mb=s.max_upload_mb),
                           key="pc_upload")

@@ -12,7 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from ..profile import SEVERITIES, ProfileError
-from .common import NEXT_LANG_KEY, lang, profile, reload_profile, set_settings, settings, standard_label, standard_options, tr
+from ..trainer_pin import PinError, set_pin
+from .common import (NEXT_LANG_KEY, lang, profile, reload_profile, set_settings, settings, standard_label, standard_options,
+                     tr, trainer_gate)
 from .i18n import LANG_NAMES, t
 from .settings import (CAMERA_SIZES, KIOSK_KEEP, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
                        save_settings, validate_ice_servers, videos_dir)
@@ -153,8 +155,29 @@ def _profile_editor() -> None:
         st.success(tr("profile_reset"))
 
 
+def _pin_editor() -> None:
+    st.subheader(tr("pin_change_title"))
+    with st.form("pc_pin_change_form"):
+        c1, c2, c3 = st.columns(3)
+        current = c1.text_input(tr("pin_current"), type="password", key="pc_pin_current")
+        new = c2.text_input(tr("pin_new"), type="password", key="pc_pin_change_new")
+        again = c3.text_input(tr("pin_confirm"), type="password", key="pc_pin_change_again")
+        go = st.form_submit_button(tr("pin_change"))
+    if go:
+        try:
+            set_pin(new, current=current, confirm=again)
+        except PinError as exc:
+            st.error(exc.message_zh if lang() == "zh" else str(exc))
+        else:
+            st.success(tr("pin_changed"))
+
+
 def page() -> None:
     st.title(tr("settings_title"))
+    if not trainer_gate():
+        return
     _general()
     st.divider()
     _profile_editor()
+    st.divider()
+    _pin_editor()
