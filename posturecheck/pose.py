@@ -16,7 +16,7 @@ import numpy as np
 
 from .landmarks import NUM_LANDMARKS, PoseLandmarks
 from .models import pose_model_path
-from .native import NativeTask
+from .native import NativeTask, block_telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class PoseEstimator(NativeTask):
             min_tracking_confidence=self.options.min_tracking_confidence,
         )
         self._mp = mp
+        block_telemetry()  # before the task runner starts its usage logger
         self._adopt(vision.PoseLandmarker.create_from_options(task_options))
         self._last_ts: int | None = None
         self._previous: PoseLandmarks | None = None
