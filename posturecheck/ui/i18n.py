@@ -56,6 +56,11 @@ TEXT: dict[str, dict[str, str]] = {
     "saved_for": {"zh": "成绩已保存到 {name} 的训练记录。", "en": "Saved to {name}'s history."},
     "not_saved": {"zh": "未填写学员姓名：成绩未保存。", "en": "No trainee named: the score was not saved."},
     "save_failed": {"zh": "保存失败：{error}", "en": "Could not save: {error}"},
+    "lan_refused": {"zh": "此服务器监听在所有网络接口上，局域网内任何人都能访问。请用 `posturecheck app` 启动，"
+                          "或加上 `--server.address 127.0.0.1`（对外开放请参阅 README）。",
+                    "en": "This server listens on every network interface, so anyone on the LAN could open it. "
+                          "Start it with `posturecheck app`, or add `--server.address 127.0.0.1` "
+                          "(to open it to the LAN, see the README)."},
     "pin_first_use": {"zh": "首次使用：请设置培训师 PIN（至少 4 位）。训练记录、视频点评和设置页面需要它才能打开。",
                       "en": "First use: choose a trainer PIN (4 characters or more). History, Review and Settings open only with it."},
     "pin_new": {"zh": "新 PIN", "en": "New PIN"},

@@ -1,7 +1,8 @@
 """Review page (trainer): upload a recorded drill, watch it analysed, then the annotated
 video, the per-rule timeline, the violations with jump-to-time and the report download.
 
-The upload is written to a temporary folder for the analysis and deleted right after;
+The upload is written to a private folder (`$POSTURECHECK_HOME/uploads/<pid>/`, mode 0700)
+for the analysis and deleted right after (a server killed mid-analysis: at the next start);
 the page keeps only the report, the per-frame records (no pixels) and the video bytes
 to play, in this browser session's memory.
 """
@@ -23,6 +24,7 @@ import streamlit as st
 from ..analyze import ACTIVITY_CHOICES, AnalyzeOptions, ClipAnalysis, analyze_path
 from ..report import ACTIVITY_WORDS, to_json
 from ..sources import IMAGE_EXTS, VIDEO_EXTS, MediaError
+from .applog import uploads_dir
 from .common import (estimator_hook, lang, profile, save_to_history, settings, standard_label, standard_options, tr,
                      trainer_gate)
 from .results import render_score, render_verdicts, render_violations, status_runs, timeline_chart
@@ -98,7 +100,7 @@ def _analyse(name: str, data: bytes, activity: str, standard: str | None) -> dic
     bar = st.progress(0.0, text=tr("analysing", name=name))
     hook = estimator_hook()
     suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="posturecheck_review_") as tmp_s:
+    with tempfile.TemporaryDirectory(prefix="review_", dir=uploads_dir()) as tmp_s:  # private, 0700
         tmp = Path(tmp_s)
         base = Path(name).name
         path = tmp / (base if base not in ("", ".", "..") else f"upload{suffix}")  # errors name the trainer's file
