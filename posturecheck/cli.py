@@ -131,10 +131,32 @@ def _analyze_one(path: Path, args: argparse.Namespace, options: Any) -> dict[str
     return to_json(analysis, args.lang, args.standard)
 
 
-def _write_out(out_dir: Path, path: Path, report: dict[str, Any], text: str) -> None:
+def out_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """`--out` base name per input: its stem, or its whole file name when another input shares the stem.
+
+    `drill.jpg` + `drill.png` -> `drill.jpg.json` and `drill.png.json` (nothing overwritten);
+    a lone `drill.mp4` keeps `drill.json`.
+    """
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[p.stem.casefold()] = counts.get(p.stem.casefold(), 0) + 1
+    names: dict[Path, str] = {}
+    used: set[str] = set()
+    for p in paths:
+        base = p.stem if counts[p.stem.casefold()] == 1 else p.name
+        name, n = base, 2
+        while name.casefold() in used:  # same name in two folders
+            name = f"{base}_{n}"
+            n += 1
+        used.add(name.casefold())
+        names[p] = name
+    return names
+
+
+def _write_out(out_dir: Path, name: str, report: dict[str, Any], text: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{path.stem}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    (out_dir / f"{path.stem}.txt").write_text(text + "\n", encoding="utf-8")
+    (out_dir / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
 
 
 def _print_review(report: dict[str, Any], args: argparse.Namespace, single: bool, where: Path) -> None:
@@ -243,6 +265,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return _analyze_report(paths, args, options)
     single = len(paths) == 1
     failures = 0
+    names = out_names(paths)
     for path in paths:
         try:
             report = _analyze_one(path, args, options)
@@ -266,7 +289,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             continue
         text = to_text(report, args.lang)
         if args.out:
-            _write_out(args.out, path, report, text)
+            _write_out(args.out, names[path], report, text)
         if args.format == "json":
             print(json.dumps(report, ensure_ascii=False, indent=None if not single else 1), flush=True)
         else:
