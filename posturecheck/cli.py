@@ -373,9 +373,12 @@ def quiet_native_stderr() -> None:
 
 
 def _saved_upload_limit() -> int:
-    from .ui.settings import load_settings  # plain file reading, no Streamlit
+    from .ui.settings import load_settings_checked  # plain file reading, no Streamlit
 
-    return int(load_settings().max_upload_mb)
+    saved, problems = load_settings_checked()
+    for problem in problems:
+        print(f"posturecheck: {problem.text(_default_lang())}", file=sys.stderr)
+    return int(saved.max_upload_mb)
 
 
 def app_command(args: argparse.Namespace) -> list[str]:

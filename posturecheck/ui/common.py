@@ -18,7 +18,7 @@ from ..history import HistoryError, HistoryPending, HistoryStore, default_db_pat
 from ..profile import Profile
 from ..trainer_pin import PinError, check_pin, pin_is_set, set_pin
 from .i18n import STATUS_ICONS, norm_lang, t
-from .settings import AppSettings, load_settings, load_user_profile
+from .settings import AppSettings, load_settings_checked, load_user_profile
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,13 @@ KIOSK_KEY = "pc_kiosk"
 
 
 def settings() -> AppSettings:
+    """This session's settings; a refused settings.json field is named once, its default used."""
     if SETTINGS_KEY not in st.session_state:
-        st.session_state[SETTINGS_KEY] = load_settings()
+        loaded, problems = load_settings_checked()
+        st.session_state[SETTINGS_KEY] = loaded
+        for problem in problems:
+            lg = norm_lang(st.session_state.get(LANG_KEY, loaded.lang))
+            st.warning(problem.text(lg))
     return st.session_state[SETTINGS_KEY]
 
 

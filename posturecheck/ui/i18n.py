@@ -61,6 +61,10 @@ TEXT: dict[str, dict[str, str]] = {
                     "en": "This server listens on every network interface, so anyone on the LAN could open it. "
                           "Start it with `posturecheck app`, or add `--server.address 127.0.0.1` "
                           "(to open it to the LAN, see the README)."},
+    "max_megapixels": {"zh": "照片最大像素（百万）", "en": "Largest photo (megapixels)"},
+    "max_megapixels_help": {"zh": "更大的照片在解码前就被拒绝（JPEG 会缩小解码），以免占满内存。",
+                            "en": "Larger photos are refused before decoding (JPEGs are decoded reduced), so a tiny "
+                                  "file cannot take all the memory."},
     "pin_first_use": {"zh": "首次使用：请设置培训师 PIN（至少 4 位）。训练记录、视频点评和设置页面需要它才能打开。",
                       "en": "First use: choose a trainer PIN (4 characters or more). History, Review and Settings open only with it."},
     "pin_new": {"zh": "新 PIN", "en": "New PIN"},
