@@ -107,7 +107,8 @@ def _analyse(name: str, data: bytes, activity: str, standard: str | None) -> dic
         path.write_bytes(data)
         try:
             analysis = analyze_path(
-                path, AnalyzeOptions(activity=activity, model=s.review_model, profile=profile(), standard=standard),
+                path, AnalyzeOptions(activity=activity, model=s.review_model, profile=profile(), standard=standard,
+                                 max_image_pixels=int(s.max_image_megapixels * 1e6)),
                 estimator=hook(None) if hook is not None else None,
                 progress=_progress_fn(bar, lambda d, n: tr("analysing_n", name=name, done=d, total=n or "?"), 0.0, 0.7))
         except MediaError as exc:
