@@ -404,7 +404,7 @@ def test_cli_builds_the_streamlit_command():
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "minimal"
     assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
     app = app_command(build_parser().parse_args(["app"]))
-    assert "--kiosk" not in app and app[app.index("--server.address") + 1] == "localhost"
+    assert "--kiosk" not in app and app[app.index("--server.address") + 1] == "127.0.0.1"  # loopback only
 
 
 def test_dataframe_helpers_are_plain_pandas():
