@@ -31,6 +31,7 @@ SCREENS = Path(os.environ.get("POSTURECHECK_SCREENS", "/tmp/screens"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 VERDICT_TIMEOUT_MS = 90_000
+START_TIMEOUT_S = 150  # a busy shared machine can take over a minute to start Streamlit
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)"),
@@ -77,7 +78,7 @@ def start_app(home: Path, port: int, *extra: str) -> subprocess.Popen:
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal", *extra]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
@@ -88,7 +89,7 @@ def start_app(home: Path, port: int, *extra: str) -> subprocess.Popen:
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("streamlit did not come up within 60 s")
+    raise RuntimeError(f"streamlit did not come up within {START_TIMEOUT_S} s")
 
 
 def stop_app(proc: subprocess.Popen) -> None:
