@@ -30,21 +30,24 @@ logger = logging.getLogger(__name__)
 TELEMETRY_SINK = "offline://mediapipe-telemetry-disabled.invalid"
 PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 NO_PROXY_VARS = ("no_proxy", "NO_PROXY")
+LOOPBACK_ONLY = "localhost,127.0.0.1,::1"  # the only hosts exempt from the sink (the app's own server)
 
 
 def block_telemetry(env: MutableMapping[str, str] | None = None) -> None:
     """Keep MediaPipe's usage logger from resolving or reaching any host (idempotent).
 
-    Sets every proxy variable to `TELEMETRY_SINK` and removes `no_proxy` (which
-    could exempt Google's hosts) in `env` (default: this process, inherited by
-    children such as the app server).
+    Sets every proxy variable to `TELEMETRY_SINK` and `no_proxy` to loopback only
+    (a user's `no_proxy` could exempt Google's hosts; loopback stays reachable for
+    local clients such as a health check of the app server) in `env` (default:
+    this process, inherited by children such as the app server).
     """
     target = os.environ if env is None else env
-    changed = any(target.get(k) != TELEMETRY_SINK for k in PROXY_VARS) or any(k in target for k in NO_PROXY_VARS)
+    changed = any(target.get(k) != TELEMETRY_SINK for k in PROXY_VARS) or any(
+        target.get(k) != LOOPBACK_ONLY for k in NO_PROXY_VARS)
     for key in PROXY_VARS:
         target[key] = TELEMETRY_SINK
     for key in NO_PROXY_VARS:
-        target.pop(key, None)
+        target[key] = LOOPBACK_ONLY
     if changed:
         logger.debug("MediaPipe usage telemetry blocked (proxy variables -> %s)", TELEMETRY_SINK)
 

@@ -45,7 +45,7 @@ def _namespaces_allowed() -> str | None:
 
 
 SKIP = _namespaces_allowed()
-pytestmark = pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
+needs_netns = pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
 
 
 class Probe:
@@ -119,6 +119,7 @@ with vision.PoseLandmarker.create_from_options(opts) as lm:
 """
 
 
+@needs_netns
 def test_probe_sees_mediapipe_phone_home_without_the_block(probe, tmp_path):
     """Positive control: MediaPipe's Tasks runtime alone looks up its logging host."""
     model = str(ROOT / "posturecheck" / "models" / "pose_landmarker_lite.task")
@@ -129,6 +130,7 @@ def test_probe_sees_mediapipe_phone_home_without_the_block(probe, tmp_path):
     assert "play.googleapis.com" in names
 
 
+@needs_netns
 @pytest.mark.skipif(not PHOTO.is_file(), reason="dev photo not found beside the project (../shared)")
 def test_analyze_resolves_no_name(probe, tmp_path):
     import cv2
@@ -154,6 +156,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@needs_netns
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
 @pytest.mark.skipif(not (PHOTO.is_file() and CLIP.is_file()), reason="dev media not found beside the project (../shared)")
 @pytest.mark.parametrize("mode", ["app", "kiosk"])
@@ -180,3 +183,18 @@ def test_app_and_kiosk_resolve_no_name(probe, tmp_path, mode):
             server.kill()
     print(f"{mode} resolved:", probe.names())
     assert probe.names() == []
+
+
+def test_block_telemetry_leaves_loopback_reachable(monkeypatch):
+    """The sink applies to every host but this computer's own (e.g. the app's health check)."""
+    import urllib.request
+
+    from posturecheck.native import LOOPBACK_ONLY, PROXY_VARS, TELEMETRY_SINK, block_telemetry
+
+    fake: dict[str, str] = {"NO_PROXY": "*", "https_proxy": "http://corp-proxy:3128"}
+    block_telemetry(fake)
+    assert all(fake[k] == TELEMETRY_SINK for k in PROXY_VARS)
+    assert fake["NO_PROXY"] == fake["no_proxy"] == LOOPBACK_ONLY  # a user's "*" cannot exempt Google
+    for key, value in fake.items():
+        monkeypatch.setenv(key, value)
+    assert urllib.request.proxy_bypass("127.0.0.1") and not urllib.request.proxy_bypass("play.googleapis.com")
