@@ -4,7 +4,6 @@ The bad files are made at test time (tests/bombs.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -187,7 +187,6 @@ def test_app_and_kiosk_resolve_no_name(probe, tmp_path, mode):
 
 def test_block_telemetry_leaves_loopback_reachable(monkeypatch):
     """The sink applies to every host but this computer's own (e.g. the app's health check)."""
-    import urllib.request
 
     from posturecheck.native import LOOPBACK_ONLY, PROXY_VARS, TELEMETRY_SINK, block_telemetry
 
