@@ -24,7 +24,8 @@ from .reference import load_reference, reference_observation
 from .rules import PASS, evaluate_frame, rules_for
 from .overtime import judge_clip
 from .session import FrameRecord, RuleSummary, Session, score
-from .sources import Frame, ImageSource, VideoSource, media_kind, open_source, prefetch
+from .sources import (DEFAULT_MAX_FPS, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, Frame, ImageSource,
+                      VideoSource, media_kind, open_source, prefetch)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ class AnalyzeOptions:
     face_interval_ms: int = 100  # videos: run the face model at most this often (10 Hz), hold its answer
     badge_color: tuple[int, int, int] | None = None  # organisation's badge colour (RGB): judges grooming.badge
     reference: str | None = None  # reference pose name or JSON path: adds observations.reference (similarity)
+    max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS  # larger photos: refused / JPEG decoded reduced
+    max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS  # larger video frames: refused before decoding
+    max_fps: float | None = DEFAULT_MAX_FPS  # faster clips: frames dropped by timestamp
 
     def __post_init__(self) -> None:
         if self.activity not in ACTIVITY_CHOICES:
@@ -232,7 +236,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
     sampler: FaceSampler | None = None
     faces: list[FaceFeatures | None] = []
     raw_activity: list[str] = []
-    with open_source(path, max_side=options.max_side) as source:
+    with open_source(path, max_side=options.max_side, max_image_pixels=options.max_image_pixels,
+                     max_video_pixels=options.max_video_pixels, max_fps=options.max_fps) as source:
         if own_estimator:
             estimator = PoseEstimator(PoseEstimatorOptions(
                 model=options.model, running_mode="image" if kind == "image" else "video",

@@ -5,7 +5,9 @@ the annotated video (`annotated.mp4`, or `annotated.jpg` for a photo) and the
 self-contained `report.html`. Several files go into one subfolder each, with
 `summary.html` and `summary.csv` beside them, analysed by `workers` processes
 (spawned; each owns its own PoseLandmarker). A file that cannot be read becomes
-an error row; the batch goes on.
+an error row; the batch goes on. A worker that dies (killed by the out-of-memory
+killer, a crash in native code) becomes an error row for the file it was
+analysing; a fresh worker takes its place and the batch still finishes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 import logging
 import multiprocessing as mp
 import re
+import signal
+from multiprocessing.connection import wait
 import sys
 import time
 from dataclasses import dataclass, field
@@ -182,6 +186,98 @@ def _run_job(job: _Job) -> tuple[int, ReviewResult]:
         return job.index, error_result(job.path, exc, job.review.lang)
 
 
+WORKER_STOP_S = 5.0
+
+
+def _worker_main(conn: Any) -> None:
+    """A worker process: run jobs sent over the pipe until told to stop (None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        conn.send(_run_job(job))
+
+
+class _Worker:
+    """One spawned worker and the job it is running (None when idle)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="posturecheck-review")
+        self.proc.start()
+        child.close()
+        self.job: _Job | None = None
+
+    def give(self, job: _Job | None) -> None:
+        self.job = job
+        if job is not None:
+            self.conn.send(job)
+
+    def stop(self) -> None:
+        try:
+            if self.proc.is_alive():
+                self.conn.send(None)
+        except (OSError, ValueError):
+            pass  # the pipe is already gone
+        self.proc.join(WORKER_STOP_S)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(WORKER_STOP_S)
+        self.conn.close()
+
+
+def died_result(job: _Job, exitcode: int | None) -> ReviewResult:
+    """The error row of a file whose worker process died while analysing it."""
+    name = Path(job.path).name
+    how = (f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}")
+    if exitcode == -signal.SIGKILL:
+        how_zh, how_en = "被强制结束（如内存不足）", "killed (e.g. out of memory)"
+    else:
+        how_zh, how_en = f"意外退出（{how}）", f"stopped unexpectedly ({how})"
+    msg = (f"{name}：分析进程{how_zh}，该文件未完成；其余文件继续" if job.review.lang == "zh"
+           else f"{name}: the analysis process was {how_en}; this file was not finished, the others went on")
+    return ReviewResult(job.path, error=msg, error_code="worker_died")
+
+
+def run_pool(jobs: Sequence[_Job], workers: int, done: Callable[[int, ReviewResult], None]) -> None:
+    """Run jobs on `workers` spawned processes; a worker that dies costs only its own file."""
+    ctx = mp.get_context("spawn")
+    queue = list(jobs)
+    pool = [_Worker(ctx) for _ in range(min(workers, len(queue)))]
+    try:
+        for w in pool:
+            w.give(queue.pop(0) if queue else None)
+        while any(w.job is not None for w in pool):
+            busy = [w for w in pool if w.job is not None]
+            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
+            for slot, w in enumerate(pool):
+                if w.job is None or not (w.conn in ready or w.proc.sentinel in ready):
+                    continue
+                job = w.job
+                try:
+                    if w.conn.poll():
+                        index, res = w.conn.recv()
+                        done(index, res)
+                        w.give(queue.pop(0) if queue else None)
+                        continue
+                except (EOFError, OSError):
+                    pass  # the pipe broke: the worker is gone
+                w.proc.join(WORKER_STOP_S)
+                logger.warning("review worker %s died (exit code %s) while analysing %s; starting another",
+                               w.proc.pid, w.proc.exitcode, job.path)
+                done(job.index, died_result(job, w.proc.exitcode))
+                w.stop()
+                pool[slot] = _Worker(ctx) if queue else w
+                if pool[slot] is not w:
+                    pool[slot].give(queue.pop(0))
+                else:
+                    w.job = None
+    finally:
+        for w in pool:
+            w.stop()
+
+
 def subfolder_names(paths: Sequence[Path]) -> list[str]:
     """One folder name per input: its stem (made safe), de-duplicated with the extension or a number."""
     names: list[str] = []
@@ -241,9 +337,7 @@ def review_paths(paths: Sequence[str | Path], out_dir: str | Path, options: Anal
 
     try:
         if workers > 1:
-            with mp.get_context("spawn").Pool(workers) as pool:
-                for i, res in pool.imap_unordered(_run_job, jobs):
-                    done(i, res)
+            run_pool(jobs, workers, done)
         else:
             for job in jobs:
                 done(*_run_job(job))

@@ -15,6 +15,7 @@ from . import __version__
 logger = logging.getLogger("posturecheck.cli")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
+LOOPBACK = "127.0.0.1"
 
 
 def _default_lang() -> str:
@@ -89,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("kiosk", "run the full-screen self-practice kiosk (camera starts by itself)")):
         ap = sub.add_parser(name, help=text)
         ap.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
-        ap.add_argument("--address", default="localhost",
-                        help="address to listen on (default: localhost; the browser allows the camera only "
-                             "on localhost or HTTPS)")
+        ap.add_argument("--address", default=LOOPBACK,
+                        help="address to listen on (default: 127.0.0.1, this computer only; the browser allows "
+                             "the camera only on localhost or HTTPS; see the README before exposing it on a LAN)")
         ap.add_argument("--headless", action="store_true", help="do not open a browser window")
         ap.add_argument("--max-upload-mb", type=int,
                         help="largest upload the server accepts (default: the app's Settings, 200 MB)")
@@ -132,10 +133,32 @@ def _analyze_one(path: Path, args: argparse.Namespace, options: Any) -> dict[str
     return to_json(analysis, args.lang, args.standard)
 
 
-def _write_out(out_dir: Path, path: Path, report: dict[str, Any], text: str) -> None:
+def out_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """`--out` base name per input: its stem, or its whole file name when another input shares the stem.
+
+    `drill.jpg` + `drill.png` -> `drill.jpg.json` and `drill.png.json` (nothing overwritten);
+    a lone `drill.mp4` keeps `drill.json`.
+    """
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[p.stem.casefold()] = counts.get(p.stem.casefold(), 0) + 1
+    names: dict[Path, str] = {}
+    used: set[str] = set()
+    for p in paths:
+        base = p.stem if counts[p.stem.casefold()] == 1 else p.name
+        name, n = base, 2
+        while name.casefold() in used:  # same name in two folders
+            name = f"{base}_{n}"
+            n += 1
+        used.add(name.casefold())
+        names[p] = name
+    return names
+
+
+def _write_out(out_dir: Path, name: str, report: dict[str, Any], text: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{path.stem}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    (out_dir / f"{path.stem}.txt").write_text(text + "\n", encoding="utf-8")
+    (out_dir / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
 
 
 def _print_review(report: dict[str, Any], args: argparse.Namespace, single: bool, where: Path) -> None:
@@ -244,6 +267,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return _analyze_report(paths, args, options)
     single = len(paths) == 1
     failures = 0
+    names = out_names(paths)
     for path in paths:
         try:
             report = _analyze_one(path, args, options)
@@ -267,7 +291,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             continue
         text = to_text(report, args.lang)
         if args.out:
-            _write_out(args.out, path, report, text)
+            _write_out(args.out, names[path], report, text)
         if args.format == "json":
             print(json.dumps(report, ensure_ascii=False, indent=None if not single else 1), flush=True)
         else:
@@ -362,9 +386,12 @@ def quiet_native_stderr() -> None:
 
 
 def _saved_upload_limit() -> int:
-    from .ui.settings import load_settings  # plain file reading, no Streamlit
+    from .ui.settings import load_settings_checked  # plain file reading, no Streamlit
 
-    return int(load_settings().max_upload_mb)
+    saved, problems = load_settings_checked()
+    for problem in problems:
+        print(f"posturecheck: {problem.text(_default_lang())}", file=sys.stderr)
+    return int(saved.max_upload_mb)
 
 
 def app_command(args: argparse.Namespace) -> list[str]:
@@ -378,6 +405,7 @@ def app_command(args: argparse.Namespace) -> list[str]:
            "--server.port", str(args.port), "--server.address", args.address,
            "--server.maxUploadSize", str(args.max_upload_mb or _saved_upload_limit()),
            "--browser.gatherUsageStats", "false",   # offline training rooms: no telemetry
+           "--client.showErrorDetails", "none",     # users see a plain message; tracebacks go to the log
            "--server.fileWatcherType", "none",
            "--server.headless", "true" if args.headless else "false",
            "--client.toolbarMode", "minimal"]
@@ -386,16 +414,49 @@ def app_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def port_problem(address: str, port: int, lang: str) -> str | None:
+    """One line saying why the server could not listen on address:port, or None when it can."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return (f"无法使用地址 {address}：{exc}" if lang == "zh" else f"cannot use the address {address}: {exc}")
+    family, _, _, _, sockaddr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is fine
+        try:
+            sock.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"端口 {port} 已被占用（可能已有一个 posturecheck 在运行）；请关闭它，或用 --port 换一个端口"
+                        if lang == "zh" else f"port {port} is already in use (is posturecheck already running?); "
+                        "close that program or choose another port with --port")
+            return (f"无法在 {address}:{port} 上监听：{exc.strerror}" if lang == "zh"
+                    else f"cannot listen on {address}:{port}: {exc.strerror}")
+    return None
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
 
-    try:
-        import streamlit  # noqa: F401
-        import streamlit_webrtc  # noqa: F401
-    except ImportError as exc:
-        print(f"posturecheck: the app needs streamlit and streamlit-webrtc ({exc}); "
+    lang = _default_lang()
+    import importlib.util
+
+    missing = [m for m in ("streamlit", "streamlit_webrtc") if importlib.util.find_spec(m) is None]
+    if missing:  # found without importing: importing Streamlit here would only print warnings
+        print(f"posturecheck: the app needs streamlit and streamlit-webrtc (missing: {', '.join(missing)}); "
               "reinstall posturecheck with pip", file=sys.stderr)
         return EXIT_ERROR
+    problem = port_problem(args.address, args.port, lang)
+    if problem is not None:
+        logger.debug("app not started: %s", problem)
+        print(f"posturecheck: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    from .ui.applog import log_path
+
+    print(("服务器日志：" if lang == "zh" else "Server log: ") + str(log_path()), file=sys.stderr, flush=True)
     cmd = app_command(args)
     logger.debug("running %s", cmd)
     sys.stdout.flush()
@@ -414,7 +475,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet_native_stderr()
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "features": cmd_features, "models": cmd_models, "reference": cmd_reference, "app": cmd_app, "kiosk": cmd_app}
+    if args.command != "models":  # `models --build` really downloads; everything else stays offline
+        from .native import block_telemetry
+
+        block_telemetry()
+    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "features": cmd_features, "models": cmd_models,
+                "reference": cmd_reference, "app": cmd_app, "kiosk": cmd_app}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

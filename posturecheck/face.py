@@ -24,7 +24,7 @@ import numpy as np
 
 from .landmarks import PoseLandmarks
 from .models import MODELS_DIR, ModelNotFoundError
-from .native import NativeTask
+from .native import NativeTask, block_telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,7 @@ class FaceEstimator(NativeTask):
             output_facial_transformation_matrixes=False,
         )
         self._mp = mp
+        block_telemetry()  # before the task runner starts its usage logger
         self._adopt(vision.FaceLandmarker.create_from_options(task_options))
         self._last_ts: int | None = None
         logger.debug("FaceLandmarker ready: %s (%s mode)", self.model_path, self.options.running_mode)

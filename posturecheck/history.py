@@ -5,8 +5,19 @@ per-rule results, and the JSON report of each session. Each session is written i
 one transaction (all or nothing); the database runs in WAL mode with
 synchronous=FULL, so a process killed mid-write loses no committed session. The
 schema is versioned with `PRAGMA user_version` and upgraded by `MIGRATIONS` in
-order. Video frames are never stored here: a session may only *name* a video file
-that the trainer chose to keep.
+order, inside one `BEGIN EXCLUSIVE` transaction that also reads the version (so
+an app and a kiosk opening a new install together cannot both migrate). Video
+frames are never stored here: a session may only *name* a video file that the
+trainer chose to keep.
+
+Bad luck is survived, not reported as a crash: a damaged database (garbage, a
+truncated copy, a text file) is detected at open with `PRAGMA quick_check`, moved
+aside as `history.sqlite3.corrupt-<time>` and replaced by a fresh one
+(`HistoryStore.notice` says so in zh and en). A finished session is first written
+to a pending JSON file (`history.sqlite3.pending/`), then inserted with retries and
+backoff while another process holds the write lock; only then is the pending file
+removed. What could not be written (lock held too long, database damaged) stays
+pending and is written at the next open or save; `HistoryPending` tells the caller.
 
 Default location: `$POSTURECHECK_HOME/history.sqlite3` (`~/.posturecheck/`).
 """
@@ -21,6 +32,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +41,14 @@ from typing import Any, Iterator, Sequence
 logger = logging.getLogger(__name__)
 
 DB_NAME = "history.sqlite3"
-BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_S = 2.0            # SQLite's own wait for a lock, per attempt
+OPEN_BUDGET_S = 60.0            # opening (WAL switch, migration) retries this long under contention
+SAVE_BUDGET_S = 20.0            # a save retries this long, then stays pending
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.05, 2.0
+PENDING_SUFFIX = ".pending"     # folder beside the database: sessions not yet written
+CORRUPT_SUFFIX = ".corrupt-"    # a damaged database is renamed <db>.corrupt-<time>
+_DAMAGED_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_RETRY_CODES = frozenset({5, 6, 10, 13, 14})  # BUSY, LOCKED, IOERR, FULL, CANTOPEN
 
 # Each entry upgrades the schema from version i to i + 1; never edit a shipped one, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -65,12 +84,60 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN video_path TEXT;
     ALTER TABLE trainees ADD COLUMN note TEXT NOT NULL DEFAULT '';
     """,
+    """
+    ALTER TABLE sessions ADD COLUMN uid TEXT;
+    CREATE UNIQUE INDEX sessions_uid ON sessions(uid);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class HistoryError(RuntimeError):
-    """The history database cannot be opened or is newer than this program."""
+    """The history database cannot be opened or is newer than this program.
+
+    `str(e)` is English; `message_zh` the same in Simplified Chinese.
+    """
+
+    def __init__(self, message: str, message_zh: str | None = None) -> None:
+        super().__init__(message)
+        self.message_zh = message_zh or message
+
+
+class HistoryPending(HistoryError):
+    """A finished session could not be written now; it is kept in `path` and written later."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the session could not be saved now ({reason}); it is kept in {path} "
+                         "and will be written to the history automatically",
+                         f"成绩暂时无法写入训练记录（{reason}），已保存在 {path}，稍后会自动写入")
+        self.path = path
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of an error (None when unknown)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def is_damaged(exc: sqlite3.Error) -> bool:
+    """True when SQLite says the file is not a (healthy) database."""
+    code = _code(exc)
+    if code is not None:
+        return code in _DAMAGED_CODES
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def is_transient(exc: sqlite3.Error) -> bool:
+    """True for errors worth retrying (locked, busy, I/O, disk full)."""
+    code = _code(exc)
+    if code is not None:
+        return code in _RETRY_CODES
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+
+
+def _backoff(attempt: int) -> float:
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * (2 ** attempt))
 
 
 def default_home() -> Path:
@@ -116,44 +183,121 @@ class RuleTrendPoint:
 class HistoryStore:
     """The history database. Open one per app process or test; thread-safe."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, save_budget_s: float = SAVE_BUDGET_S) -> None:
         self.path = Path(path) if path is not None else default_db_path()
+        self.save_budget_s = float(save_budget_s)
+        self.notice: tuple[str, str] | None = None  # (en, zh) when a damaged file was moved aside
+        self.moved_to: Path | None = None
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                         check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise HistoryError(f"cannot open the history database {self.path}: {exc}") from exc
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        except OSError as exc:
+            raise HistoryError(f"cannot open the history database {self.path}: {exc}",
+                               f"无法打开训练记录数据库 {self.path}：{exc}") from exc
+        self._conn = self._open_checked()
+        self.flush_pending()
+
+    # ------------------------------------------------------------ opening
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open the history database {self.path}: {exc}",
+                               f"无法打开训练记录数据库 {self.path}：{exc}") from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _open_checked(self) -> sqlite3.Connection:
+        """Connect, check, set WAL and migrate; a damaged file is moved aside once."""
+        deadline = time.monotonic() + OPEN_BUDGET_S
+        attempt = 0
+        moved = False
+        while True:
+            conn = self._connect()
+            try:
+                row = conn.execute("PRAGMA quick_check").fetchone()
+                if row is None or row[0] != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no answer'}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                self._migrate(conn)
+                return conn
+            except HistoryError:
+                conn.close()
+                raise
+            except sqlite3.Error as exc:
+                conn.close()
+                if is_transient(exc) and time.monotonic() < deadline:
+                    time.sleep(_backoff(attempt))
+                    attempt += 1
+                    continue
+                damaged = is_damaged(exc) or str(exc).startswith("quick_check")
+                if damaged and not moved:
+                    self._move_aside(str(exc))
+                    moved = True
+                    continue
+                raise HistoryError(f"cannot open the history database {self.path}: {exc}",
+                                   f"无法打开训练记录数据库 {self.path}：{exc}") from exc
+
+    def _move_aside(self, reason: str) -> None:
+        """Rename a damaged database (and its WAL/SHM files) so a fresh one can start."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}{CORRUPT_SUFFIX}{stamp}")
+        n = 2
+        while target.exists():
+            target = self.path.with_name(f"{self.path.name}{CORRUPT_SUFFIX}{stamp}-{n}")
+            n += 1
+        try:
+            os.replace(self.path, target)
+        except FileNotFoundError:  # another process moved it first
+            return
+        except OSError as exc:
+            raise HistoryError(f"the history database {self.path} is damaged ({reason}) and cannot be moved "
+                               f"aside: {exc}", f"训练记录数据库 {self.path} 已损坏（{reason}），且无法移走：{exc}") from exc
+        for extra in ("-wal", "-shm", "-journal"):
+            side = Path(f"{self.path}{extra}")
+            if side.exists():
+                try:
+                    os.replace(side, Path(f"{target}{extra}"))
+                except OSError:
+                    logger.warning("history: could not move %s aside", side, exc_info=True)
+        self.moved_to = target
+        self.notice = (f"The history database was damaged ({reason}); it was moved to {target} and a new, "
+                       "empty history was started.",
+                       f"训练记录数据库已损坏（{reason}），已移到 {target}，并新建了一个空的训练记录。")
+        logger.warning("history: %s is damaged (%s); moved to %s, starting a fresh database",
+                       self.path, reason, target)
 
     # ------------------------------------------------------------ schema
     @property
     def version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
         with self._lock:
-            current = self.version
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Upgrade to SCHEMA_VERSION in one exclusive transaction that reads the version itself."""
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+            return  # the common case: no write lock needed
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if current > SCHEMA_VERSION:
                 raise HistoryError(f"{self.path} was written by a newer posturecheck "
-                                   f"(schema {current} > {SCHEMA_VERSION}); update posturecheck")
+                                   f"(schema {current} > {SCHEMA_VERSION}); update posturecheck",
+                                   f"{self.path} 由更新版本的 posturecheck 写入（结构版本 {current} > "
+                                   f"{SCHEMA_VERSION}），请升级 posturecheck")
             for version in range(current, SCHEMA_VERSION):
                 logger.info("history: migrating %s to schema %d", self.path.name, version + 1)
-                stmts = [s.strip() for s in MIGRATIONS[version].split(";") if s.strip()]
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for stmt in stmts:
-                        self._conn.execute(stmt)
-                    self._conn.execute(f"PRAGMA user_version = {version + 1}")
-                    self._conn.execute("COMMIT")
-                except sqlite3.Error:
-                    self._conn.execute("ROLLBACK")
-                    raise
+                for stmt in (x.strip() for x in MIGRATIONS[version].split(";")):
+                    if stmt:
+                        conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -205,12 +349,66 @@ class HistoryStore:
     def save_session(self, report: dict[str, Any], *, trainee: str | None, source: str,
                      drill: str | None = None, started_at: float | None = None,
                      video_path: str | None = None) -> int:
-        """Store one finished session (its JSON report and per-rule results) in one transaction."""
+        """Store one finished session (its JSON report and per-rule results) in one transaction.
+
+        The session is first kept in a pending file, then written with retries while
+        another process holds the lock; raises `HistoryPending` (the session is safe
+        on disk and written at the next open or save) when that does not succeed
+        within `save_budget_s` or the database turns out to be damaged.
+        """
         if source not in ("live", "upload", "kiosk"):
             raise ValueError("source must be live, upload or kiosk")
+        entry = {"uid": uuid.uuid4().hex, "report": report, "trainee": trainee, "source": source, "drill": drill,
+                 "started_at": started_at if started_at is not None else time.time(), "video_path": video_path}
+        pending = self._write_pending(entry)
+        try:
+            sid = self._insert_retrying(entry)
+        except sqlite3.Error as exc:
+            if is_damaged(exc):
+                self._recover_damaged(str(exc))  # a fresh database; pending sessions are written into it
+                sid = self._sid_of(entry["uid"])
+                if sid is not None:
+                    return sid
+            if is_transient(exc) or is_damaged(exc):
+                logger.warning("history: session kept pending in %s: %s", pending, exc)
+                raise HistoryPending(pending, str(exc)) from exc
+            pending.unlink(missing_ok=True)  # bad data, not bad luck: the caller hears of it
+            raise
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        pending.unlink(missing_ok=True)
+        self.flush_pending()
+        return sid
+
+    def _sid_of(self, uid: str) -> int | None:
+        with self._lock:
+            row = self._conn.execute("SELECT id FROM sessions WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else int(row["id"])
+
+    def _insert_retrying(self, entry: dict[str, Any]) -> int:
+        deadline = time.monotonic() + self.save_budget_s
+        attempt = 0
+        while True:
+            try:
+                return self._insert(entry)
+            except sqlite3.Error as exc:
+                if not is_transient(exc) or time.monotonic() + _backoff(attempt) > deadline:
+                    raise
+                logger.info("history: database busy (%s); retrying", exc)
+                time.sleep(_backoff(attempt))
+                attempt += 1
+
+    def _insert(self, entry: dict[str, Any]) -> int:
+        """One session in one transaction; a session already stored (same uid) is not stored twice."""
+        report = entry["report"]
+        trainee = entry.get("trainee")
         name = " ".join(trainee.split()) if trainee else ""
         payload = json.dumps(report, ensure_ascii=False)
         with self._tx() as c:
+            row = c.execute("SELECT id FROM sessions WHERE uid = ?", (entry["uid"],)).fetchone()
+            if row is not None:
+                return int(row["id"])
             trainee_id = None
             if name:
                 row = c.execute("SELECT id FROM trainees WHERE name = ?", (name,)).fetchone()
@@ -218,16 +416,73 @@ class HistoryStore:
                     "INSERT INTO trainees(name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
             cur = c.execute(
                 "INSERT INTO sessions(trainee_id, started_at, source, drill, activity, score, duration_s, frames,"
-                " report_json, video_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (trainee_id, started_at if started_at is not None else time.time(), source, drill,
+                " report_json, video_path, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (trainee_id, entry["started_at"], entry["source"], entry.get("drill"),
                  report.get("activity"), report.get("score"), report.get("duration_s"),
-                 report.get("frames_analyzed"), payload, video_path))
+                 report.get("frames_analyzed"), payload, entry.get("video_path"), entry["uid"]))
             sid = int(cur.lastrowid)
             c.executemany(
                 "INSERT INTO rule_results(session_id, rule_id, status, value, fail_fraction) VALUES (?, ?, ?, ?, ?)",
                 [(sid, r["id"], r["status"], r.get("value") if isinstance(r.get("value"), (int, float)) else None,
                   r.get("fail_fraction")) for r in report.get("rules", [])])
         return sid
+
+    # ------------------------------------------------------------ pending sessions
+    @property
+    def pending_dir(self) -> Path:
+        return self.path.with_name(self.path.name + PENDING_SUFFIX)
+
+    def _write_pending(self, entry: dict[str, Any]) -> Path:
+        """Keep a session on disk (atomically) until it is in the database."""
+        folder = self.pending_dir
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{entry['uid']}.json"
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(entry, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def pending(self) -> list[Path]:
+        """Sessions kept on disk and not yet in the database, oldest first."""
+        folder = self.pending_dir
+        return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+    def flush_pending(self) -> int:
+        """Write every pending session that can be written now; returns how many were written."""
+        written = 0
+        for path in self.pending():
+            try:
+                entry = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # another process wrote it
+            except (OSError, ValueError) as exc:
+                logger.warning("history: unreadable pending session %s (%s); kept", path, exc)
+                continue
+            try:
+                self._insert(entry)
+            except sqlite3.IntegrityError as exc:
+                logger.warning("history: pending session %s rejected (%s); renamed .rejected", path, exc)
+                os.replace(path, path.with_suffix(".rejected"))
+                continue
+            except sqlite3.Error as exc:
+                logger.info("history: pending sessions stay pending (%s)", exc)
+                break
+            path.unlink(missing_ok=True)
+            written += 1
+        if written:
+            logger.info("history: wrote %d pending session(s)", written)
+        return written
+
+    def _recover_damaged(self, reason: str) -> None:
+        """The open database turned out damaged mid-run: move it aside and start afresh."""
+        with self._lock:
+            self._conn.close()
+            self._move_aside(reason)
+            self._conn = self._open_checked()
+        self.flush_pending()
 
     def sessions(self, trainee: str | None = None, limit: int | None = None) -> list[SessionRow]:
         """Sessions, newest first (of one trainee when given)."""
@@ -275,12 +530,24 @@ class HistoryStore:
         for r in rows:
             row = list(r)
             row[2] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row[2]))
-            w.writerow(["" if v is None else v for v in row])
+            w.writerow([csv_safe(v) for v in row])
         return buf.getvalue()
 
     def integrity_ok(self) -> bool:
         with self._lock:
             return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def summary_rows(sessions: Sequence[SessionRow]) -> list[dict[str, Any]]:

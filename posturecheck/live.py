@@ -14,6 +14,7 @@ No pixels are kept unless `LiveConfig.record_dir` is set by the trainer.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -362,6 +363,25 @@ def default_estimator_factory(config: LiveConfig) -> Estimator:
     return PoseEstimator(PoseEstimatorOptions(model=config.model, running_mode="video", num_poses=config.num_poses))
 
 
+def recording_path(folder: Path, now: float | None = None) -> Path:
+    """A new, unused practice video name: time to the second, then a number if that name is taken.
+
+    The file is created empty here (O_EXCL), so two processors starting in the same
+    second (two browser tabs, app and kiosk) never write to the same file.
+    """
+    stamp = time.strftime("practice_%Y%m%d_%H%M%S", time.localtime(now))
+    n = 1
+    while True:
+        path = folder / (f"{stamp}.mp4" if n == 1 else f"{stamp}_{n}.mp4")
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            n += 1
+            continue
+        os.close(fd)
+        return path
+
+
 class LiveProcessor:
     """One per browser session: owns the estimator, the analyzer and the drill state.
 
@@ -614,7 +634,7 @@ class LiveProcessor:
         if self._writer is None:
             folder = Path(self.config.record_dir)  # type: ignore[arg-type]
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / time.strftime("practice_%Y%m%d_%H%M%S.mp4")
+            path = recording_path(folder)
             h, w = frame.shape[:2]
             self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), RECORD_FPS, (w, h))
             self.recorded.append(path)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .landmarks import NUM_LANDMARKS, PoseLandmarks
 from .models import pose_model_path
-from .native import NativeTask
+from .native import NativeTask, block_telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -412,6 +412,7 @@ class PoseEstimator(NativeTask):
             min_pose_presence_confidence=self.options.min_presence_confidence,
             min_tracking_confidence=self.options.min_tracking_confidence,
         )
+        block_telemetry()  # before the task runner starts its usage logger
         return vision.PoseLandmarker.create_from_options(task_options)
 
     def close(self) -> None:

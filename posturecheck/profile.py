@@ -8,6 +8,7 @@ the default profile, edit it and pass it with `--profile FILE`.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,8 +31,43 @@ UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽"}}
 GROOMING_PREFIX = "grooming."
 
 
+ACTIVITY_NAMES = ("standing", "sitting", "walking")
+# Measurements that are magnitudes (never below 0): a negative limit on them can never be met.
+NON_NEGATIVE_SUFFIXES = ("_sw", "_ratio", "_cv")
+NON_NEGATIVE_FEATURES = frozenset({"trunk_tilt_deg", "knee_angle_min_deg", "knee_angle_max_deg", "head_shake_deg"})
+
+
 class ProfileError(ValueError):
-    """The profile file is missing, not TOML, or does not follow the schema."""
+    """The profile file is missing, not TOML, or does not follow the schema.
+
+    `str(e)` names the file and the field (English); `message_zh` says the same in Chinese.
+    """
+
+    def __init__(self, message: str, message_zh: str | None = None) -> None:
+        super().__init__(message)
+        self.message_zh = message_zh or f"规则配置文件有误：{message}"
+
+
+def _table(v: Any, where: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ProfileError(f"{where}: expected a table, got {v!r}")
+    return v
+
+
+def _tables(v: Any, where: str) -> list[dict[str, Any]]:
+    """A TOML array of tables ([[...]]); anything else is refused naming the field."""
+    if not isinstance(v, list):
+        raise ProfileError(f"{where}: expected a list of tables ([[{where.rsplit('.', 1)[-1]}]]), got {v!r}")
+    for i, item in enumerate(v):
+        if not isinstance(item, dict):
+            raise ProfileError(f"{where}[{i}]: expected a table, got {item!r}")
+    return v
+
+
+def known_rule_ids() -> frozenset[str]:
+    """The public rule ids: those of the shipped default profile."""
+    text = resources.files("posturecheck.profiles").joinpath("default.toml").read_text(encoding="utf-8")
+    return frozenset(r["id"] for r in tomllib.loads(text).get("rules", []) if isinstance(r, dict) and "id" in r)
 
 
 @dataclass(frozen=True)
@@ -164,7 +200,19 @@ def _num(v: Any, where: str) -> float | None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ProfileError(f"{where}: expected a number, got {v!r}")
+    if not math.isfinite(v):
+        raise ProfileError(f"{where}: expected a finite number, got {v!r}")
     return float(v)
+
+
+def _bool(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise ProfileError(f"{where}: expected true or false, got {v!r}")
+    return v
+
+
+def _non_negative(features: tuple[str, ...], absolute: bool) -> bool:
+    return absolute or all(f.endswith(NON_NEGATIVE_SUFFIXES) or f in NON_NEGATIVE_FEATURES for f in features)
 
 
 _CHECK_KEYS = {"feature", "min", "max", "abs", "allowed", "forbidden", "equals", "views", "unit", "label", "message",
@@ -199,6 +247,7 @@ def _validate_features(c: Check, scope: str, where: str) -> None:
 
 
 def _check(d: dict[str, Any], where: str) -> Check:
+    d = _table(d, where)
     unknown = set(d) - _CHECK_KEYS
     if unknown:
         raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
@@ -212,14 +261,14 @@ def _check(d: dict[str, Any], where: str) -> Check:
         features=_tuple(d["feature"], where + ".feature"),
         min=_num(d.get("min"), where + ".min"),
         max=_num(d.get("max"), where + ".max"),
-        abs=bool(d.get("abs", False)),
+        abs=_bool(d.get("abs", False), where + ".abs"),
         allowed=_tuple(d["allowed"], where + ".allowed") if "allowed" in d else None,
         forbidden=_tuple(d["forbidden"], where + ".forbidden") if "forbidden" in d else None,
-        equals=d.get("equals"),
+        equals=None if d.get("equals") is None else _bool(d["equals"], where + ".equals"),
         views=views,
         unit=str(d.get("unit", "")),
-        label=dict(d["label"]) if "label" in d else None,
-        message=dict(d["message"]) if "message" in d else None,
+        label=dict(_table(d["label"], where + ".label")) if "label" in d else None,
+        message=dict(_table(d["message"], where + ".message")) if "message" in d else None,
         fail_above=_probability(d.get("fail_above"), where + ".fail_above"),
         pass_below=_probability(d.get("pass_below"), where + ".pass_below"),
         min_confidence=_probability(d.get("min_confidence"), where + ".min_confidence"),
@@ -237,30 +286,51 @@ def _check(d: dict[str, Any], where: str) -> Check:
         raise ProfileError(f"{where}: a check needs min/max, allowed/forbidden or equals")
     if c.min is not None and c.max is not None and c.min > c.max:
         raise ProfileError(f"{where}: min {c.min} is above max {c.max}")
+    if _non_negative(c.features, c.abs):
+        for key in ("max", "min"):
+            v = getattr(c, key)
+            if v is not None and v < 0:
+                raise ProfileError(f"{where}.{key}: {v:g} can never be met: "
+                                   f"{'|x|' if c.abs else ', '.join(c.features)} is never negative")
     return c
 
 
-def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str) -> Rule:
+def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str,
+          known_ids: frozenset[str] | None = None) -> Rule:
+    d = _table(d, where)
     if "id" not in d:
         raise ProfileError(f"{where}: a rule needs an `id`")
     rid = d["id"]
+    if not isinstance(rid, str):
+        raise ProfileError(f"{where}.id: expected a rule id string, got {rid!r}")
+    if known_ids is not None and rid not in known_ids:
+        raise ProfileError(f"{where}.id: unknown rule id {rid!r} (rule ids are fixed; see `posturecheck rules`)")
     where = f"rule {rid}"
-    checks = tuple(_check(c, f"{where}.checks[{i}]") for i, c in enumerate(d.get("checks", [])))
+    checks = tuple(_check(c, f"{where}.checks[{i}]") for i, c in enumerate(_tables(d.get("checks", []), where + ".checks")))
     if not checks:
         raise ProfileError(f"{where}: no checks")
     standard_checks = {
-        std: tuple(_check(c, f"{where}.standard.{std}[{i}]") for i, c in enumerate(cs))
-        for std, cs in d.get("standard", {}).items()
+        std: tuple(_check(c, f"{where}.standard.{std}[{i}]") for i, c in enumerate(_tables(cs, f"{where}.standard.{std}")))
+        for std, cs in _table(d.get("standard", {}), where + ".standard").items()
     }
+    bad_std = set(standard_checks) - {"men", "women"}
+    if bad_std:
+        raise ProfileError(f"{where}.standard: unknown standards {sorted(bad_std)} (men, women)")
     severity = d.get("severity", defaults.get("severity", "major"))
     if severity not in SEVERITIES:
         raise ProfileError(f"{where}: severity must be one of {sorted(SEVERITIES)}")
-    messages = d.get("message", {})
-    title = d.get("title", {})
+    messages = _table(d.get("message", {}), where + ".message")
+    title = _table(d.get("title", {}), where + ".title")
     for lang in LANGS:
         if lang not in messages or lang not in title:
             raise ProfileError(f"{where}: needs `title.{lang}` and `message.{lang}`")
     min_dur = _num(d.get("min_duration_s", defaults.get("min_duration_s", 1.0)), where + ".min_duration_s")
+    if min_dur is not None and min_dur < 0:
+        raise ProfileError(f"{where}.min_duration_s: a duration cannot be negative ({min_dur:g})")
+    activities = _tuple(d.get("activities", []), where + ".activities")
+    bad_acts = [a for a in activities if a not in ACTIVITY_NAMES]
+    if bad_acts:
+        raise ProfileError(f"{where}.activities: unknown {bad_acts} (allowed: {', '.join(ACTIVITY_NAMES)})")
     scope = d.get("scope", "frame")
     if scope not in ("frame", "clip"):
         raise ProfileError(f"{where}: scope must be 'frame' or 'clip'")
@@ -273,7 +343,7 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str) -> Rule:
             _validate_features(c, feature_scope, f"{where}.standard.{std}[{i}]")
     return Rule(
         id=rid,
-        activities=_tuple(d.get("activities", []), where + ".activities"),
+        activities=activities,
         checks=checks,
         messages=dict(messages),
         title=dict(title),
@@ -285,11 +355,27 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str) -> Rule:
 
 
 def parse_profile(data: dict[str, Any], source: str = "") -> Profile:
-    """Build a Profile from parsed TOML, with errors that name the bad rule."""
+    """Build a Profile from parsed TOML; errors name the file and the bad field."""
+    try:
+        return _parse_profile(data, source)
+    except ProfileError as exc:
+        if source and not str(exc).startswith(source):
+            raise ProfileError(f"{source}: {exc}") from exc
+        raise
+
+
+def _parse_profile(data: dict[str, Any], source: str) -> Profile:
     if data.get("schema") != PROFILE_SCHEMA:
         raise ProfileError(f"{source or 'profile'}: expected schema = \"{PROFILE_SCHEMA}\"")
-    defaults = data.get("defaults", {})
-    rules = tuple(_rule(r, defaults, f"rules[{i}]") for i, r in enumerate(data.get("rules", [])))
+    defaults = _table(data.get("defaults", {}), "defaults")
+    default_min_dur = _num(defaults.get("min_duration_s", 1.0), "defaults.min_duration_s")
+    if default_min_dur is not None and default_min_dur < 0:
+        raise ProfileError(f"defaults.min_duration_s: a duration cannot be negative ({default_min_dur:g})")
+    min_visibility = _num(defaults.get("min_visibility", 0.5), "defaults.min_visibility")
+    if min_visibility is None or not 0.0 <= min_visibility <= 1.0:
+        raise ProfileError(f"defaults.min_visibility: expected a number from 0 to 1, got {min_visibility!r}")
+    known = None if source == "default" else known_rule_ids()
+    rules = tuple(_rule(r, defaults, f"rules[{i}]", known) for i, r in enumerate(_tables(data.get("rules", []), "rules")))
     ids = [r.id for r in rules]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -298,7 +384,7 @@ def parse_profile(data: dict[str, Any], source: str = "") -> Profile:
         name=str(data.get("name", "custom")),
         description=str(data.get("description", "")),
         rules=rules,
-        min_visibility=float(defaults.get("min_visibility", 0.5)),
+        min_visibility=float(min_visibility),
         source=source,
     )
 
@@ -312,8 +398,15 @@ def load_profile(path: str | Path | None = None) -> Profile:
         p = Path(path)
         if not p.is_file():
             raise ProfileError(f"profile not found: {p}")
-        text = p.read_text(encoding="utf-8")
         source = str(p)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProfileError(f"{source}: not UTF-8 text (byte {exc.start}); save the file as UTF-8",
+                               f"{source}：不是 UTF-8 编码（第 {exc.start} 字节）；请另存为 UTF-8") from exc
+        except OSError as exc:
+            raise ProfileError(f"{source}: cannot be read ({exc.strerror})",
+                               f"{source}：无法读取（{exc.strerror}）") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

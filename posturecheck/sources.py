@@ -26,6 +26,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator
@@ -43,8 +44,19 @@ VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", 
 
 MEDIA_ERROR_CODES = frozenset({
     "not_found", "unsupported", "empty_file", "corrupt", "no_frames",
-    "camera_unavailable", "camera_lost", "is_directory", "permission",
+    "camera_unavailable", "camera_lost", "is_directory", "permission", "too_large",
 })
+
+# Decompression bombs: a 2.6 MB PNG can hold 30000×30000 pixels (2.7 GB decoded). Sizes are
+# read from the file header first; beyond these limits a photo is refused (a JPEG is decoded
+# at 1/2, 1/4 or 1/8 scale instead when that fits) and a video is refused before any frame
+# is decoded. The app's Settings change the photo limit (max_image_megapixels).
+DEFAULT_MAX_IMAGE_PIXELS = 100_000_000      # a 108 MP phone photo still fits
+DEFAULT_MAX_VIDEO_PIXELS = 4096 * 4096      # 4K UHD and DCI 4K fit; 8K and 8192² do not
+# Frames closer than this are dropped by timestamp (a 1000 fps clip is analysed at 60 fps).
+DEFAULT_MAX_FPS = 60.0
+_FPS_TOLERANCE_MS = 2.0                     # container times are rounded to whole milliseconds
+_JPEG_REDUCED = ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4), (8, cv2.IMREAD_REDUCED_COLOR_8))
 
 # Container fps outside this range is treated as bogus (e.g. a 1000 "fps" time base).
 FPS_MIN, FPS_MAX, FPS_FALLBACK = 1.0, 240.0, 30.0
@@ -209,6 +221,27 @@ def _err_camera_lost(device: int, seconds: float) -> MediaError:
     )
 
 
+def _err_too_large(p: Path, width: int, height: int, limit: int, what: str) -> MediaError:
+    mp, lim = width * height / 1e6, limit / 1e6
+    if what == "video":
+        return MediaError(
+            "too_large",
+            f"{p.name}: the video frames are {width}×{height} ({mp:.0f} megapixels), above the limit of "
+            f"{lim:.0f} megapixels; re-export it at 4K (3840×2160) or smaller.",
+            f"{p.name}：视频画面为 {width}×{height}（{mp:.0f} 百万像素），超过上限 {lim:.0f} 百万像素；"
+            f"请重新导出为 4K（3840×2160）或更小。",
+            str(p),
+        )
+    return MediaError(
+        "too_large",
+        f"{p.name}: the photo is {width}×{height} ({mp:.0f} megapixels), above the limit of {lim:.0f} megapixels; "
+        f"resize it (e.g. to 4000 pixels on the long side) or save it as JPEG.",
+        f"{p.name}：照片为 {width}×{height}（{mp:.0f} 百万像素），超过上限 {lim:.0f} 百万像素；"
+        f"请缩小（例如长边 4000 像素）或另存为 JPEG。",
+        str(p),
+    )
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -333,18 +366,57 @@ def _check_max_side(max_side: int | None) -> None:
         raise ValueError(f"max_side must be >= 1 or None, got {max_side}")
 
 
-def read_image(path: str | Path, *, max_side: int | None = None) -> np.ndarray:
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+def image_header(path: Path) -> tuple[str, int, int] | None:
+    """(format, width, height) from the file header without decoding pixels; None if Pillow cannot tell.
+
+    Pillow's own bomb check (which would hide the size) is lifted for this header read only:
+    the limit that matters is `read_image`'s `max_pixels`.
+    """
+    from PIL import Image
+
+    with _PIL_LIMIT_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            with Image.open(path) as im:  # lazy: reads the header only
+                return str(im.format or ""), int(im.size[0]), int(im.size[1])
+        except (OSError, ValueError, SyntaxError) as exc:
+            logger.debug("no header size for %s: %s", path, exc)
+            return None
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def read_image(path: str | Path, *, max_side: int | None = None,
+               max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
     """Read a photo as an HxWx3 RGB uint8 array.
 
+    The size is read from the header first: beyond `max_pixels` a JPEG is decoded
+    reduced (1/2, 1/4 or 1/8 scale, inside libjpeg) and anything else is refused
+    ('too_large'), so a decompression bomb never reaches the decoder.
     Reads the bytes itself (np.fromfile + cv2.imdecode) so non-ASCII paths work
     on every platform. EXIF orientation: cv2.imdecode with IMREAD_COLOR already
     applies it (checked with OpenCV 5 for JPEG, PNG, WEBP and TIFF; covered by a
     test), so it is not applied a second time here. Alpha is dropped.
-    Raises MediaError (not_found / is_directory / empty_file / permission / corrupt).
+    Raises MediaError (not_found / is_directory / empty_file / permission / corrupt / too_large).
     """
     _check_max_side(max_side)
     p = Path(path)
     _check_file(p)
+    flags = cv2.IMREAD_COLOR
+    header = image_header(p)
+    if max_pixels is not None and header is not None:
+        fmt, w, h = header
+        if w * h > max_pixels:
+            factor = next((f for f, flag in _JPEG_REDUCED if fmt == "JPEG" and (w // f) * (h // f) <= max_pixels),
+                          None)
+            if factor is None:
+                logger.warning("%s: %d×%d refused before decoding (limit %d pixels)", p.name, w, h, max_pixels)
+                raise _err_too_large(p, w, h, max_pixels, "photo")
+            flags = dict(_JPEG_REDUCED)[factor]
+            logger.warning("%s: %d×%d above %d pixels; decoded at 1/%d scale", p.name, w, h, max_pixels, factor)
     try:
         data = np.fromfile(p, dtype=np.uint8)
     except PermissionError:
@@ -355,13 +427,31 @@ def read_image(path: str | Path, *, max_side: int | None = None) -> np.ndarray:
     if data.size == 0:
         raise _err_empty(p)
     try:
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        bgr = cv2.imdecode(data, flags)
     except cv2.error as exc:
         logger.debug("imdecode(%s) raised: %s", p, exc)
         bgr = None
     if bgr is None or bgr.size == 0:
         raise _err_corrupt_image(p)
     return _to_rgb(bgr, max_side)
+
+
+def video_frame_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of the first video stream from the container header (PyAV); None if unknown."""
+    try:
+        import av
+    except ImportError:  # pragma: no cover - PyAV is a dependency
+        return None
+    try:
+        with av.open(str(path), options={"probesize": "65536", "analyzeduration": "0"}) as container:
+            streams = container.streams.video
+            if not streams:
+                return None
+            ctx = streams[0].codec_context
+            return int(ctx.width), int(ctx.height)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        logger.debug("no header size for %s: %s", path, exc)
+        return None
 
 
 # --------------------------------------------------------------------------- timestamps
@@ -527,10 +617,16 @@ class VideoSource:
 
     max_side: downscale frames so max(w, h) <= max_side (None = native size).
     stride: yield every Nth decoded frame; Frame.index stays the decoded index.
-    frames_read counts decoded frames (including those skipped by stride).
+    max_pixels: refuse ('too_large') a video whose frames are larger, from the header,
+        before any frame is decoded (None = no limit).
+    max_fps: when the container claims more (or an unusable rate), drop frames by
+        timestamp so at most this many per second are yielded (None = all); dropped
+        frames are demuxed and decoded but never converted or analysed.
+    frames_read counts decoded frames (including those skipped by stride or max_fps).
     """
 
-    def __init__(self, path: str | Path, *, max_side: int | None = None, stride: int = 1):
+    def __init__(self, path: str | Path, *, max_side: int | None = None, stride: int = 1,
+                 max_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS, max_fps: float | None = DEFAULT_MAX_FPS):
         _check_max_side(max_side)
         if int(stride) < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
@@ -539,9 +635,16 @@ class VideoSource:
         self.stride = int(stride)
         self.warnings: list[str] = []
         self.frames_read = 0
+        self.frames_dropped = 0
+        self.max_fps = float(max_fps) if max_fps else None
         self._iterated = False
         self._closed = False
         _check_file(self.path)
+        size = video_frame_size(self.path)
+        if max_pixels is not None and size is not None and size[0] * size[1] > max_pixels:
+            logger.warning("%s: %d×%d frames refused before decoding (limit %d pixels)", self.path.name,
+                           size[0], size[1], max_pixels)
+            raise _err_too_large(self.path, size[0], size[1], max_pixels, "video")
 
         cap, tmp_dir = _open_capture(self.path)
         if cap is None:
@@ -560,6 +663,7 @@ class VideoSource:
             cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour phone rotation metadata
         raw_fps = cap.get(cv2.CAP_PROP_FPS)
         raw_count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self._raw_fps = raw_fps
         try:
             ok, first = cap.read()
         except cv2.error as exc:
@@ -613,25 +717,35 @@ class VideoSource:
 
     def _frames(self) -> Iterator[Frame]:
         cap, stride, clock = self._cap, self.stride, self._clock
+        raw = self._raw_fps
+        fast = self.max_fps is not None and not (math.isfinite(raw) and 0 < raw <= self.max_fps * 1.05)
+        gap_ms = 1000.0 / self.max_fps if fast and self.max_fps else 0.0  # normal clips keep every frame
         bgr, pos = self._first, self._first_pos
         self._first = None
         index = 0
+        ts = clock(index, pos)
+        due = float(ts)
         stopped_by_error = False
         while True:
-            ts = clock(index, pos)
             self.frames_read = index + 1
             if bgr is not None:
                 yield Frame(index, ts, _to_rgb(bgr, self.max_side))
+                due = max(due + gap_ms, ts + gap_ms - _FPS_TOLERANCE_MS)  # keeps the mean rate at max_fps
             index += 1
             if self._closed:
                 return
             want = index % stride == 0
             try:
-                if want:
-                    ok, bgr = cap.read()
-                    ok = ok and bgr is not None and bgr.size > 0
-                else:
-                    ok, bgr = cap.grab(), None
+                ok = cap.grab()
+                bgr = None
+                if ok:
+                    pos = cap.get(cv2.CAP_PROP_POS_MSEC)
+                    ts = clock(index, pos)
+                    if want and ts < due - _FPS_TOLERANCE_MS:
+                        self.frames_dropped += 1  # too soon after the last analysed frame
+                    elif want:
+                        ok, bgr = cap.retrieve()
+                        ok = ok and bgr is not None and bgr.size > 0
             except cv2.error as exc:
                 detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
                 logger.debug("decoder error in %s at frame %d: %s", self.path, index, exc)
@@ -640,8 +754,10 @@ class VideoSource:
                 break
             if not ok:
                 break
-            pos = cap.get(cv2.CAP_PROP_POS_MSEC)
 
+        if self.frames_dropped:
+            self._warn(f"analysed at most {self.max_fps:g} frames per second: {self.frames_dropped} frames closer "
+                       f"together than 1/{self.max_fps:g} s were skipped (the clip claims {self._raw_fps:g} fps)")
         if clock.derived:
             self._warn("container timestamps were missing or not increasing; derived them from frame index and fps")
         claimed = self.info.frame_count
@@ -663,12 +779,13 @@ class ImageSource:
 
     info: VideoInfo | None = None
 
-    def __init__(self, path: str | Path, *, max_side: int | None = None):
+    def __init__(self, path: str | Path, *, max_side: int | None = None,
+                 max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS):
         self.path = Path(path)
         self.max_side = max_side
         self.warnings: list[str] = []
         self.frames_read = 0
-        self._rgb: np.ndarray | None = read_image(self.path, max_side=max_side)
+        self._rgb: np.ndarray | None = read_image(self.path, max_side=max_side, max_pixels=max_pixels)
 
     def __enter__(self) -> ImageSource:
         return self
@@ -800,11 +917,14 @@ class CameraSource:
                 raise _err_camera_lost(self.device, self.lost_after_s)
 
 
-def open_source(path: str | Path, *, max_side: int | None = None, stride: int = 1) -> VideoSource | ImageSource:
-    """Open a photo or a video by extension (see media_kind); stride applies to videos only."""
+def open_source(path: str | Path, *, max_side: int | None = None, stride: int = 1,
+                max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+                max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
+                max_fps: float | None = DEFAULT_MAX_FPS) -> VideoSource | ImageSource:
+    """Open a photo or a video by extension (see media_kind); stride and max_fps apply to videos only."""
     if media_kind(path) == "image":
-        return ImageSource(path, max_side=max_side)
-    return VideoSource(path, max_side=max_side, stride=stride)
+        return ImageSource(path, max_side=max_side, max_pixels=max_image_pixels)
+    return VideoSource(path, max_side=max_side, stride=stride, max_pixels=max_video_pixels, max_fps=max_fps)
 
 
 def prefetch(frames: Iterable[Frame], size: int = 8) -> Iterator[Frame]:

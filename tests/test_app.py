@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 from pathlib import Path
 
@@ -67,8 +68,12 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def make_app(lang: str = "zh", streamer: FakeStreamer | None = None) -> tuple[AppTest, FakeStreamer]:
+def make_app(lang: str = "zh", streamer: FakeStreamer | None = None,
+             trainer: bool = True) -> tuple[AppTest, FakeStreamer]:
+    """The app with fakes; `trainer`: the trainer pages are unlocked (as after entering the PIN)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if trainer:
+        at.session_state["pc_trainer_unlocked"] = True
     streamer = streamer or FakeStreamer()
     lms = gait_landmarks()
     at.session_state["pc_webrtc_streamer"] = streamer
@@ -399,8 +404,145 @@ def test_cli_builds_the_streamlit_command():
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "minimal"
     assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
     app = app_command(build_parser().parse_args(["app"]))
-    assert "--kiosk" not in app and app[app.index("--server.address") + 1] == "localhost"
+    assert "--kiosk" not in app and app[app.index("--server.address") + 1] == "127.0.0.1"  # loopback only
 
 
 def test_dataframe_helpers_are_plain_pandas():
     assert isinstance(rule_rows(app_settings.profile_data()), pd.DataFrame)
+
+
+# ----------------------------------------------------------------------------- issue 14
+
+
+@pytest.mark.parametrize("slug", ["history", "settings", "review"])
+def test_trainer_pages_need_the_pin_set_on_first_use(home, slug):
+    from posturecheck import trainer_pin
+
+    with HistoryStore(home / "history.sqlite3") as h:
+        h.save_session({"activity": "standing", "score": 77.0, "rules": []}, trainee="Secret Name", source="live")
+    at, _ = make_app("en", trainer=False)
+    at.run()
+    at.switch_page(f"{VIEWS}/{slug}.py").run()
+    assert not at.exception
+    assert "First use: choose a trainer PIN" in texts(at) and "Secret Name" not in texts(at)
+    at.text_input(key="pc_pin_new").set_value("12")
+    at.text_input(key="pc_pin_again").set_value("12")
+    at.button[0].click().run()
+    assert "4 to 128 characters" in texts(at) and not trainer_pin.pin_is_set(home)
+    at.text_input(key="pc_pin_new").set_value("2468")
+    at.text_input(key="pc_pin_again").set_value("2468")
+    at.button[0].click().run()
+    assert trainer_pin.pin_is_set(home) and at.session_state["pc_trainer_unlocked"]
+    stored = (home / trainer_pin.PIN_FILE).read_text(encoding="utf-8")
+    assert "2468" not in stored and '"kdf": "scrypt"' in stored
+    if slug == "history":
+        assert "Secret Name" in texts(at) or at.selectbox(key="pc_hist_trainee").options
+
+    again, _ = make_app("en", trainer=False)  # another browser session: locked, PIN asked
+    again.run()
+    again.switch_page(f"{VIEWS}/{slug}.py").run()
+    assert "Trainer pages are locked" in texts(again)
+    again.text_input(key="pc_pin").set_value("0000")
+    again.button[0].click().run()
+    assert "Wrong PIN" in texts(again) and not again.session_state["pc_trainer_unlocked"] \
+        if "pc_trainer_unlocked" in again.session_state else "Wrong PIN" in texts(again)
+    again.text_input(key="pc_pin").set_value("2468")
+    again.button[0].click().run()
+    assert again.session_state["pc_trainer_unlocked"] and "Trainer pages are locked" not in texts(again)
+
+
+def test_pin_attempts_are_rate_limited_and_persisted(home):
+    from posturecheck import trainer_pin
+
+    trainer_pin.set_pin("1357", home)
+    results = [trainer_pin.check_pin("bad", home) for _ in range(trainer_pin.FREE_ATTEMPTS)]
+    assert [r.ok for r in results] == [False] * 3 and results[-1].wait_s >= trainer_pin.BACKOFF_FIRST_S
+    assert trainer_pin.check_pin("1357", home).wait_s > 0  # even the right PIN waits: no guessing in bulk
+    assert trainer_pin.wait_needed(home) > 0  # persisted on disk: a restart does not reset it
+    data = json.loads((home / trainer_pin.ATTEMPTS_FILE).read_text(encoding="utf-8"))
+    assert data["failures"] == 3
+    data["locked_until"] = 0  # the wait is over
+    (home / trainer_pin.ATTEMPTS_FILE).write_text(json.dumps(data), encoding="utf-8")
+    second = trainer_pin.check_pin("bad", home)
+    assert second.wait_s >= 2 * trainer_pin.BACKOFF_FIRST_S - 1  # doubles
+    (home / trainer_pin.ATTEMPTS_FILE).write_text(json.dumps({**data, "failures": 4, "locked_until": 0}))
+    assert trainer_pin.check_pin("1357", home).ok and not (home / trainer_pin.ATTEMPTS_FILE).exists()
+    if os.name == "posix":
+        assert (home / trainer_pin.PIN_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_pin_is_changed_in_settings(home):
+    from posturecheck import trainer_pin
+
+    trainer_pin.set_pin("1111", home)
+    at, _ = make_app("en")
+    at.run()
+    at.switch_page(f"{VIEWS}/settings.py").run()
+    at.text_input(key="pc_pin_current").set_value("9999")
+    at.text_input(key="pc_pin_change_new").set_value("2222")
+    at.text_input(key="pc_pin_change_again").set_value("2222")
+    form_buttons = [b for b in at.button if b.label == "Change PIN"]
+    form_buttons[0].click().run()
+    assert "current PIN is wrong" in texts(at)
+    at.text_input(key="pc_pin_current").set_value("1111")
+    [b for b in at.button if b.label == "Change PIN"][0].click().run()
+    assert "PIN changed" in texts(at)
+    assert trainer_pin.check_pin("2222", home).ok
+
+
+def test_practice_finish_with_a_damaged_or_locked_history_shows_a_plain_message(home, monkeypatch):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "history.sqlite3").write_text("not a database\n" * 100, encoding="utf-8")
+    at, _ = make_app("en")
+    at.run()
+    at.text_input(key="pc_trainee").set_value("Li Na").run()
+    feed(at.session_state["pc_live"], 60)
+    at.button(key="pc_finish").click().run()
+    assert not at.exception
+    assert "Saved to Li Na's history" in texts(at) and "was damaged" in texts(at)
+    assert list(home.glob("history.sqlite3.corrupt-*"))
+
+    from posturecheck.history import HistoryPending
+
+    def pending(self, *a, **k):
+        raise HistoryPending(home / "history.sqlite3.pending" / "x.json", "database is locked")
+
+    monkeypatch.setattr(HistoryStore, "save_session", pending)
+    feed(at.session_state["pc_live"], 60)
+    at.button(key="pc_finish").click().run()
+    assert not at.exception and "Score kept" in texts(at)
+    assert any(m.label == "Score" for m in at.metric)  # the score is still shown
+
+
+def test_kiosk_save_errors_are_a_plain_line(home, monkeypatch):
+    from posturecheck.ui import kiosk
+
+    shown: list[str] = []
+    monkeypatch.setattr(kiosk, "save_to_history", lambda report, **kw: ("error", "Could not save: disk full"))
+    monkeypatch.setattr(kiosk.st, "caption", lambda text, *a, **k: shown.append(text))
+    monkeypatch.setattr(kiosk, "_big", lambda *a, **k: None)
+    monkeypatch.setattr(kiosk, "render_hold", lambda *a, **k: None)
+    monkeypatch.setattr(kiosk, "settings", lambda: app_settings.AppSettings(kiosk_keep="scores"))
+    monkeypatch.setattr(kiosk, "lang", lambda: "en")
+    monkeypatch.setattr(kiosk, "camera_message", lambda proc, playing: None)
+    state = {"last_seen": time.monotonic(), "done_at": None, "score": None, "retry_at": time.monotonic(), "saved": False}
+    monkeypatch.setattr(kiosk, "_state", lambda: state)
+
+    class Drill:
+        done = True
+
+    class Result:
+        person_found = True
+        drill = Drill()
+
+    class Proc:
+        drill = None
+
+        def latest(self):
+            return Result()
+
+        def finish(self, lg):
+            return {"score": 88.0, "rules": []}
+
+    kiosk._panel.__wrapped__(Proc(), True) if hasattr(kiosk._panel, "__wrapped__") else kiosk._panel(Proc(), True)
+    assert state["saved"] and state["score"] == 88.0 and "Could not save: disk full" in shown

@@ -31,6 +31,7 @@ SCREENS = Path(os.environ.get("POSTURECHECK_SCREENS", "/tmp/screens"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 VERDICT_TIMEOUT_MS = 90_000
+START_TIMEOUT_S = 150  # a busy shared machine can take over a minute to start Streamlit
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)"),
@@ -77,7 +78,7 @@ def start_app(home: Path, port: int, *extra: str) -> subprocess.Popen:
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal", *extra]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
@@ -88,7 +89,7 @@ def start_app(home: Path, port: int, *extra: str) -> subprocess.Popen:
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("streamlit did not come up within 60 s")
+    raise RuntimeError(f"streamlit did not come up within {START_TIMEOUT_S} s")
 
 
 def stop_app(proc: subprocess.Popen) -> None:
@@ -125,6 +126,66 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
+def set_pin_zh(page, pin: str) -> None:
+    """First use of a trainer page: choose the PIN in the zh form."""
+    page.wait_for_selector("text=首次使用：请设置培训师 PIN", timeout=30_000)
+    page.get_by_label("新 PIN").fill(pin)
+    page.get_by_label("再输入一次").fill(pin)
+    page.get_by_role("button", name="设置 PIN").click()
+    page.wait_for_selector("text=首次使用：请设置培训师 PIN", state="detached", timeout=30_000)
+
+
+def enter_pin_en(page, pin: str) -> None:
+    page.get_by_label("Trainer PIN").fill(pin)
+    page.get_by_role("button", name="Unlock").click()
+
+
+def test_trainer_pages_need_the_pin_in_a_real_browser(browser, tmp_path):
+    """History, Review and Settings in Chromium: PIN chosen on first use, asked in every new
+    browser session, wrong PINs refused and slowed down; the history never shows without it."""
+    home = tmp_path / "home"
+    from posturecheck.history import HistoryStore
+
+    with HistoryStore(home / "history.sqlite3") as h:
+        h.save_session({"activity": "standing", "score": 81.0, "rules": []}, trainee="Trainee Secret", source="live")
+    port = free_port()
+    server = start_app(home, port)
+    try:
+        first = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = first.new_page()
+        page.goto(f"http://127.0.0.1:{port}/history")
+        set_pin_zh(page, "97531")
+        page.wait_for_selector("text=Trainee Secret", timeout=30_000)  # unlocked: the history shows
+        assert "97531" not in (home / "trainer_pin.json").read_text(encoding="utf-8")
+        first.close()
+
+        other = browser.new_context(viewport={"width": 1300, "height": 1000})  # another station
+        page = other.new_page()
+        for slug in ("history", "settings", "review"):
+            page.goto(f"http://127.0.0.1:{port}/{slug}")
+            page.wait_for_selector("text=培训师页面已锁定", timeout=30_000)
+            assert page.locator("text=Trainee Secret").count() == 0
+        page.get_by_text("English", exact=True).click()
+        page.wait_for_selector("text=Trainer pages are locked", timeout=30_000)
+        for attempt in range(3):
+            enter_pin_en(page, f"000{attempt}")
+            page.wait_for_timeout(2500)  # the rerun answers
+            expected = "Wrong PIN" if attempt < 2 else "Too many wrong PINs"
+            page.wait_for_selector(f"[data-testid='stAlertContentError']:has-text('{expected}')", timeout=30_000)
+        enter_pin_en(page, "97531")  # right, but within the back-off: still refused
+        page.wait_for_timeout(2500)
+        page.wait_for_selector("[data-testid='stAlertContentError']:has-text('Too many wrong PINs')", timeout=30_000)
+        assert page.locator("text=Trainee Secret").count() == 0
+        shot(page, "pin_locked_en")
+        other.close()
+    finally:
+        stop_app(server)
+    import json
+
+    attempts = json.loads((home / "trainer_pin_attempts.json").read_text(encoding="utf-8"))
+    assert attempts["failures"] >= 3  # persisted: a restart does not reset the count
+
+
 def test_practice_live_verdicts_and_screens_of_every_page(browser, tmp_path):
     port = free_port()
     server = start_app(tmp_path / "home", port)
@@ -152,6 +213,8 @@ def test_practice_live_verdicts_and_screens_of_every_page(browser, tmp_path):
         for name, slug in (("视频点评", "review"), ("训练记录", "history"), ("设置", "settings")):
             nav.get_by_text(name, exact=True).click()
             page.wait_for_timeout(2500)
+            if slug == "review":  # the first trainer page: choose the trainer PIN (first use)
+                set_pin_zh(page, "8642")
             if slug == "review" and REVIEW_CLIP.is_file():  # a real upload, analysed by the real model
                 page.locator("input[type='file']").set_input_files(str(REVIEW_CLIP))
                 page.wait_for_selector("text=逐项时间线", timeout=REVIEW_TIMEOUT_MS)

@@ -152,3 +152,20 @@ def test_subprocess_has_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "损坏的视频.mp4" in proc.stderr
+
+
+def test_out_keeps_outputs_of_inputs_sharing_a_stem(capsys, tmp_path):
+    """drill.jpg and drill.png: two reports, neither overwrites the other; a lone stem keeps <stem>.json."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    blank_image(folder / "drill.jpg")
+    blank_image(folder / "drill.png")
+    blank_image(folder / "solo.png")
+    code, out, err = run(capsys, "analyze", str(folder), "--out", str(tmp_path / "out"), "--format", "json",
+                         "--no-face")
+    assert code == 0, err
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["drill.jpg.json", "drill.jpg.txt", "drill.png.json", "drill.png.txt", "solo.json", "solo.txt"]
+    sources = {json.loads((tmp_path / "out" / n).read_text(encoding="utf-8"))["source"]
+               for n in ("drill.jpg.json", "drill.png.json")}
+    assert {Path(s).name for s in sources} == {"drill.jpg", "drill.png"}

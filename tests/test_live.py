@@ -343,3 +343,13 @@ def test_face_stage_runs_at_a_lower_rate_and_adds_grooming_checks():
     assert "grooming.smile" in proc.checklist_rule_ids("standing")
     proc.stop()
     assert faces[0].closed
+
+
+def test_practice_recordings_never_share_a_name(tmp_path):
+    from posturecheck.live import recording_path
+
+    now = 1_700_000_000.0
+    paths = [recording_path(tmp_path, now) for _ in range(3)]  # three recordings in the same second
+    assert len({p.name for p in paths}) == 3 and all(p.is_file() for p in paths)
+    assert paths[0].name.endswith("00.mp4") or paths[0].suffix == ".mp4"
+    assert paths[1].stem == paths[0].stem + "_2" and paths[2].stem == paths[0].stem + "_3"

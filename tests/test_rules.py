@@ -165,8 +165,9 @@ def test_unknown_activity_judges_posture_rules_only(profile):
 
 def test_profile_errors_are_clear(tmp_path):
     bad = tmp_path / "p.toml"
-    bad.write_text('schema = "posturecheck.profile/1"\n[[rules]]\nid = "x"\n[[rules.checks]]\nfeature = "trunk_tilt_deg"\n', encoding="utf-8")
-    with pytest.raises(ProfileError, match="rule x"):
+    bad.write_text('schema = "posturecheck.profile/1"\n[[rules]]\nid = "standing.trunk_upright"\n[[rules.checks]]\n'
+                   'feature = "trunk_tilt_deg"\n', encoding="utf-8")
+    with pytest.raises(ProfileError, match="rule standing.trunk_upright"):
         load_profile(bad)
     bad.write_text("not toml = = =", encoding="utf-8")
     with pytest.raises(ProfileError, match="not valid TOML"):

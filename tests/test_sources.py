@@ -115,6 +115,10 @@ class FakeCapture:
         self.i += 1
         return True, make_frame(self.i, 32, 24)
 
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
+        """The frame the last grab() decoded (VideoSource grabs, then retrieves the frames it keeps)."""
+        return (True, make_frame(self.i, 32, 24)) if self.i >= 0 and not self.released else (False, None)
+
     def release(self) -> None:
         self.released = True
 
@@ -390,7 +394,7 @@ def test_container_timestamps_used_when_increasing(monkeypatch: pytest.MonkeyPat
     p.write_bytes(b"placeholder")
     pos = [1000.0, 1010.0, 1050.0, 1051.2, 1200.0]  # variable frame rate, non-zero start
     use_fake_capture(monkeypatch, FakeCapture(n=5, pos=pos))
-    with VideoSource(p) as src:
+    with VideoSource(p, max_fps=None) as src:  # no rate cap: every container time is kept
         ts = [f.timestamp_ms for f in src]
         assert src.warnings == []
     assert ts == [0, 10, 50, 51, 200]

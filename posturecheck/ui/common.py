@@ -9,14 +9,16 @@ MediaPipe. `POSTURECHECK_HOME` moves every stored file (tests use a tmp dir).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any, Callable
 
 import streamlit as st
 
-from ..history import HistoryError, HistoryStore, default_db_path
+from ..history import HistoryError, HistoryPending, HistoryStore, default_db_path
 from ..profile import Profile
+from ..trainer_pin import PinError, check_pin, pin_is_set, set_pin
 from .i18n import STATUS_ICONS, norm_lang, t
-from .settings import AppSettings, load_settings, load_user_profile
+from .settings import AppSettings, load_settings_checked, load_user_profile
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +31,13 @@ KIOSK_KEY = "pc_kiosk"
 
 
 def settings() -> AppSettings:
+    """This session's settings; a refused settings.json field is named once, its default used."""
     if SETTINGS_KEY not in st.session_state:
-        st.session_state[SETTINGS_KEY] = load_settings()
+        loaded, problems = load_settings_checked()
+        st.session_state[SETTINGS_KEY] = loaded
+        for problem in problems:
+            lg = norm_lang(st.session_state.get(LANG_KEY, loaded.lang))
+            st.warning(problem.text(lg))
     return st.session_state[SETTINGS_KEY]
 
 
@@ -78,13 +85,104 @@ def _store(path: str) -> HistoryStore:
     return HistoryStore(path)
 
 
+NOTICE_SHOWN_KEY = "pc_history_notice_shown"
+UNLOCK_KEY = "pc_trainer_unlocked"   # server-side only: no widget has this key
+
+
+def trainer_unlocked() -> bool:
+    return bool(st.session_state.get(UNLOCK_KEY))
+
+
+def lock_trainer_pages() -> None:
+    st.session_state.pop(UNLOCK_KEY, None)
+
+
+def _pin_error_text(exc: PinError) -> str:
+    return exc.message_zh if lang() == "zh" else str(exc)
+
+
+def trainer_gate() -> bool:
+    """Trainer pages call this first: True when unlocked, else a PIN form (set on first use)."""
+    if trainer_unlocked():
+        return True
+    if not pin_is_set():
+        st.info(tr("pin_first_use"))
+        with st.form("pc_pin_set_form"):
+            new = st.text_input(tr("pin_new"), type="password", key="pc_pin_new")
+            again = st.text_input(tr("pin_confirm"), type="password", key="pc_pin_again")
+            go = st.form_submit_button(tr("pin_set"), type="primary")
+        if go:
+            try:
+                set_pin(new, confirm=again)
+            except PinError as exc:
+                st.error(_pin_error_text(exc))
+                return False
+            st.session_state[UNLOCK_KEY] = True
+            st.rerun()
+        return False
+    st.info(tr("pin_locked"))
+    with st.form("pc_pin_form"):
+        pin = st.text_input(tr("pin"), type="password", key="pc_pin")
+        go = st.form_submit_button(tr("pin_unlock"), type="primary")
+    if go:
+        result = check_pin(pin)
+        if result.ok:
+            st.session_state[UNLOCK_KEY] = True
+            st.rerun()
+        elif result.wait_s > 0:
+            st.error(tr("pin_wait", s=result.wait_s))
+        else:
+            st.error(tr("pin_wrong"))
+    return False
+
+
+def _history_text(exc: HistoryError) -> str:
+    return exc.message_zh if lang() == "zh" else str(exc)
+
+
 def history_store() -> HistoryStore | None:
-    """The history database (one connection per process), or None with an error shown."""
+    """The history database (one connection per process), or None with an error shown.
+
+    When a damaged database was moved aside at open, this session sees the notice once.
+    """
     try:
-        return _store(str(default_db_path()))
+        store = _store(str(default_db_path()))
     except HistoryError as exc:
-        st.error(tr("history_error", error=exc))
+        logger.error("history unavailable: %s", exc)
+        st.error(tr("history_error", error=_history_text(exc)))
         return None
+    if store.notice is not None and not st.session_state.get(NOTICE_SHOWN_KEY):
+        st.session_state[NOTICE_SHOWN_KEY] = True
+        st.warning(store.notice[1] if lang() == "zh" else store.notice[0])
+    return store
+
+
+def save_to_history(report: dict[str, Any], **where: Any) -> tuple[str, str]:
+    """Save a finished session; never raises. Returns (outcome, message in the user's language).
+
+    outcome: "saved", "pending" (kept on disk, written later) or "error" (nothing kept).
+    """
+    try:
+        store = _store(str(default_db_path()))
+    except HistoryError as exc:
+        logger.error("history unavailable while saving: %s", exc)
+        return "error", tr("save_failed", error=_history_text(exc))
+    try:
+        store.save_session(report, **where)
+    except HistoryPending as exc:
+        return "pending", tr("save_pending", error=_history_text(exc))
+    except HistoryError as exc:
+        logger.error("saving a session failed: %s", exc)
+        return "error", tr("save_failed", error=_history_text(exc))
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        logger.exception("saving a session failed")
+        return "error", tr("save_failed", error=f"{type(exc).__name__}: {exc}")
+    name = " ".join((where.get("trainee") or "").split())
+    message = tr("saved_for", name=name) if name else tr("saved_anonymous")
+    if store.notice is not None and not st.session_state.get(NOTICE_SHOWN_KEY):
+        st.session_state[NOTICE_SHOWN_KEY] = True
+        message += " " + (store.notice[1] if lang() == "zh" else store.notice[0])
+    return "saved", message
 
 
 def status_word(status: str) -> str:

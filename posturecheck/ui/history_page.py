@@ -10,7 +10,7 @@ import streamlit as st
 
 from ..live import try_load_drills
 from ..report import ACTIVITY_WORDS
-from .common import history_store, lang, profile, rule_title, tr
+from .common import history_store, lang, profile, rule_title, tr, trainer_gate
 from .results import STATUS_COLOURS, localise, render_report_summary
 
 ALL = "__all__"
@@ -80,6 +80,8 @@ def _rule_charts(points) -> tuple[alt.Chart, alt.Chart] | None:
 
 def page() -> None:
     st.title(tr("history_title"))
+    if not trainer_gate():
+        return
     store = history_store()
     if store is None:
         return

@@ -13,7 +13,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ..live import LiveProcessor, try_load_drills
-from .common import BASE_CSS, history_store, inject_css, lang, profile, settings, tr
+from .common import BASE_CSS, inject_css, lang, profile, save_to_history, settings, tr
 from .i18n import LANG_NAMES, WEBRTC_TRANSLATIONS
 from .live_view import camera, camera_message, get_processor, live_config, render_checklist, render_hold
 
@@ -92,7 +92,7 @@ def _big(text: str, cls: str = "pc-kiosk-msg") -> None:
 
 def _restart(proc: LiveProcessor, state: dict) -> None:
     proc.restart()
-    state.update(done_at=None, score=None, saved=False, last_seen=time.monotonic())
+    state.update(done_at=None, score=None, saved=False, save_message=None, last_seen=time.monotonic())
 
 
 def _panel(proc: LiveProcessor, playing: bool) -> None:
@@ -131,10 +131,12 @@ def _panel(proc: LiveProcessor, playing: bool) -> None:
         report = proc.finish(lang())
         state.update(done_at=now, score=report.get("score") if report else None)
         if report is not None and s.kiosk_keep == "scores" and not state["saved"]:
-            store = history_store()
-            if store is not None:
-                store.save_session(report, trainee=None, source="kiosk", drill="kiosk")
-                state["saved"] = True
+            outcome, message = save_to_history(report, trainee=None, source="kiosk", drill="kiosk")
+            state["saved"] = True  # saved, pending on disk, or reported: never retried in a loop
+            if outcome != "saved":
+                state["save_message"] = message
+        if state.get("save_message"):
+            st.caption(state["save_message"])
         return
     rule_ids = proc.checklist_rule_ids(result.activity)
     if any(v.status == "fail" for v in result.verdicts if v.rule_id in rule_ids):

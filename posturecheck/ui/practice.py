@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from ..live import Drill, LiveProcessor, try_load_drills
-from .common import BASE_CSS, history_store, inject_css, lang, profile, settings, standard_label, standard_options, tr
+from .common import BASE_CSS, inject_css, lang, profile, save_to_history, settings, standard_label, standard_options, tr
 from .live_view import (REFRESH_S, camera, camera_message, get_processor, live_config, render_checklist,
                         render_detected, render_hold)
 from .results import localise, render_report_summary
@@ -21,23 +21,15 @@ CAMERA_KEY = "pc-practice-camera"
 
 
 def _finish(proc: LiveProcessor, trainee: str) -> None:
-    """Score the attempt, save it when a trainee is named, start the drill afresh."""
+    """Score the attempt, save it when a trainee is named, start the drill afresh (never raises)."""
     report = proc.finish(lang())
-    saved = None
-    error = None
+    outcome, message = None, None
     if report is not None and trainee.strip():
-        store = history_store()
-        if store is not None:
-            video = str(proc.recorded[-1]) if proc.recorded else None
-            try:
-                store.save_session(report, trainee=trainee, source="live",
-                                   drill=proc.drill.id if proc.drill else None,
-                                   started_at=proc.started_at, video_path=video)
-                saved = " ".join(trainee.split())
-            except Exception as exc:  # noqa: BLE001 - shown to the trainer in one line
-                logger.exception("saving a practice session failed")
-                error = str(exc)
-    st.session_state[REPORT_KEY] = {"report": report, "saved": saved, "error": error,
+        video = str(proc.recorded[-1]) if proc.recorded else None
+        outcome, message = save_to_history(report, trainee=trainee, source="live",
+                                           drill=proc.drill.id if proc.drill else None,
+                                           started_at=proc.started_at, video_path=video)
+    st.session_state[REPORT_KEY] = {"report": report, "outcome": outcome, "message": message,
                                     "named": bool(trainee.strip())}
     proc.restart()
 
@@ -100,10 +92,12 @@ def page() -> None:
         if report is None:
             st.info(tr("no_score"))
             return
-        if outcome["saved"]:
-            st.success(tr("saved_for", name=outcome["saved"]))
-        elif outcome["error"]:
-            st.error(tr("save_failed", error=outcome["error"]))
+        if outcome["outcome"] == "saved":
+            st.success(outcome["message"])
+        elif outcome["outcome"] == "pending":
+            st.warning(outcome["message"])
+        elif outcome["outcome"] == "error":
+            st.error(outcome["message"])
         elif not outcome["named"]:
             st.caption(tr("not_saved"))
         for i, step in enumerate((report.get("drill") or {}).get("steps", []), 1):

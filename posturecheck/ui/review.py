@@ -1,7 +1,8 @@
 """Review page (trainer): upload a recorded drill, watch it analysed, then the annotated
 video, the per-rule timeline, the violations with jump-to-time and the report download.
 
-The upload is written to a temporary folder for the analysis and deleted right after;
+The upload is written to a private folder (`$POSTURECHECK_HOME/uploads/<pid>/`, mode 0700)
+for the analysis and deleted right after (a server killed mid-analysis: at the next start);
 the page keeps only the report, the per-frame records (no pixels) and the video bytes
 to play, in this browser session's memory.
 """
@@ -23,7 +24,9 @@ import streamlit as st
 from ..analyze import ACTIVITY_CHOICES, AnalyzeOptions, ClipAnalysis, analyze_path
 from ..report import ACTIVITY_WORDS, to_json
 from ..sources import IMAGE_EXTS, VIDEO_EXTS, MediaError
-from .common import (estimator_hook, history_store, lang, profile, settings, standard_label, standard_options, tr)
+from .applog import uploads_dir
+from .common import (estimator_hook, lang, profile, save_to_history, settings, standard_label, standard_options, tr,
+                     trainer_gate)
 from .results import render_score, render_verdicts, render_violations, status_runs, timeline_chart
 
 logger = logging.getLogger(__name__)
@@ -97,14 +100,15 @@ def _analyse(name: str, data: bytes, activity: str, standard: str | None) -> dic
     bar = st.progress(0.0, text=tr("analysing", name=name))
     hook = estimator_hook()
     suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="posturecheck_review_") as tmp_s:
+    with tempfile.TemporaryDirectory(prefix="review_", dir=uploads_dir()) as tmp_s:  # private, 0700
         tmp = Path(tmp_s)
         base = Path(name).name
         path = tmp / (base if base not in ("", ".", "..") else f"upload{suffix}")  # errors name the trainer's file
         path.write_bytes(data)
         try:
             analysis = analyze_path(
-                path, AnalyzeOptions(activity=activity, model=s.review_model, profile=profile(), standard=standard),
+                path, AnalyzeOptions(activity=activity, model=s.review_model, profile=profile(), standard=standard,
+                                 max_image_pixels=int(s.max_image_megapixels * 1e6)),
                 estimator=hook(None) if hook is not None else None,
                 progress=_progress_fn(bar, lambda d, n: tr("analysing_n", name=name, done=d, total=n or "?"), 0.0, 0.7))
         except MediaError as exc:
@@ -207,18 +211,14 @@ def _render(state: dict[str, Any]) -> None:
     c1, c2 = st.columns([3, 1])
     trainee = c1.text_input(tr("trainee"), key="pc_review_trainee")
     if c2.button(tr("save_history"), key="pc_review_save", disabled=not trainee.strip()):
-        store = history_store()
-        if store is not None:
-            try:
-                store.save_session(report, trainee=trainee, source="upload", drill=None)
-                st.success(tr("saved_for", name=" ".join(trainee.split())))
-            except Exception as exc:  # noqa: BLE001 - one line for the trainer
-                logger.exception("saving a review failed")
-                st.error(tr("save_failed", error=exc))
+        outcome, message = save_to_history(report, trainee=trainee, source="upload", drill=None)
+        {"saved": st.success, "pending": st.warning}.get(outcome, st.error)(message)
 
 
 def page() -> None:
     st.title(tr("review_title"))
+    if not trainer_gate():
+        return
     s = settings()
     up = st.file_uploader(tr("upload"), type=UPLOAD_TYPES, help=tr("upload_help", mb=s.max_upload_mb),
                           key="pc_upload")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ VIDEOS_DIR = "videos"
 CAMERA_SIZES = {"640x480": (640, 480), "1280x720": (1280, 720), "320x240": (320, 240)}
 MODELS = ("lite", "full")
 KIOSK_KEEP = ("nothing", "scores")
+MAX_UPLOAD_MB = 4096
+KIOSK_IDLE_RANGE = (5.0, 3600.0)
+MEGAPIXELS_RANGE = (1.0, 1000.0)
 PROFILE_HEADER = ("posturecheck rule profile saved from the app's Settings page.\n"
                   "Limits come from ../shared/STANDARDS.md; rule ids are a public contract.")
 
@@ -53,6 +57,7 @@ class AppSettings:
     standard: str | None = None
     kiosk_idle_s: float = 30.0
     kiosk_keep: str = "nothing"
+    max_image_megapixels: float = 100.0   # larger photos are refused (or decoded reduced) before decoding
 
     def rtc_configuration(self) -> dict[str, Any]:
         """For webrtc_streamer: no STUN/TURN by default (localhost needs none)."""
@@ -111,23 +116,108 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def load_settings(home: Path | None = None) -> AppSettings:
-    """Saved settings, or the defaults; a damaged file is ignored with a log line."""
+@dataclass(frozen=True)
+class SettingsProblem:
+    """One refused field of settings.json: the file, the field, and what was used instead."""
+
+    path: Path
+    field: str
+    en: str
+    zh: str
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+def _choice(options: tuple[Any, ...]) -> Any:
+    def check(v: Any) -> Any:
+        if v not in options:
+            raise ValueError(f"expected one of {', '.join(map(str, options))}",
+                             f"应为以下之一：{'、'.join(map(str, options))}")
+        return v
+    return check
+
+
+def _number(lo: float, hi: float, integer: bool = False) -> Any:
+    def check(v: Any) -> Any:
+        ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+        if isinstance(v, bool) or not ok or not math.isfinite(v) or not lo <= v <= hi:
+            kind = "a whole number" if integer else "a number"
+            raise ValueError(f"expected {kind} from {lo:g} to {hi:g}",
+                             f"应为 {lo:g} 到 {hi:g} 之间的{'整数' if integer else '数字'}")
+        return int(v) if integer else float(v)
+    return check
+
+
+def _boolean(v: Any) -> bool:
+    if not isinstance(v, bool):  # "no", "false", 0 must never read as true
+        raise ValueError("expected true or false (JSON booleans, no quotes)", "应为 true 或 false（不加引号）")
+    return v
+
+
+def _ice(v: Any) -> list[dict[str, Any]]:
+    try:
+        return validate_ice_servers(v)
+    except ValueError as exc:
+        raise ValueError(str(exc), f"ICE 服务器设置有误：{exc}") from None
+
+
+# settings.json field -> validator (raises ValueError(en, zh)); anything refused falls back to its default.
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "lang": _choice(("zh", "en")),
+    "live_model": _choice(MODELS),
+    "review_model": _choice(MODELS),
+    "camera": _choice(tuple(CAMERA_SIZES)),
+    "ice_servers": _ice,
+    "max_upload_mb": _number(1, MAX_UPLOAD_MB, integer=True),
+    "keep_video": _boolean,
+    "standard": _choice((None, "men", "women")),
+    "kiosk_idle_s": _number(KIOSK_IDLE_RANGE[0], KIOSK_IDLE_RANGE[1]),
+    "kiosk_keep": _choice(KIOSK_KEEP),
+    "max_image_megapixels": _number(MEGAPIXELS_RANGE[0], MEGAPIXELS_RANGE[1]),
+}
+
+
+def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[SettingsProblem]]:
+    """Saved settings field by field against SETTINGS_SCHEMA; never raises.
+
+    A bad field gets its default and one problem naming the file and the field; an
+    unreadable file gives all defaults and one problem.
+    """
     path = settings_path(home)
     if not path.is_file():
-        return AppSettings()
+        return AppSettings(), []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(AppSettings)}
-        s = AppSettings(**{k: v for k, v in data.items() if k in known})
-        return replace(s, ice_servers=validate_ice_servers(s.ice_servers),
-                       lang=s.lang if s.lang in ("zh", "en") else "zh",
-                       live_model=s.live_model if s.live_model in MODELS else "lite",
-                       review_model=s.review_model if s.review_model in MODELS else "full",
-                       kiosk_keep=s.kiosk_keep if s.kiosk_keep in KIOSK_KEEP else "nothing")
-    except (OSError, ValueError, TypeError) as exc:
-        logger.warning("ignoring %s: %s", path, exc)
-        return AppSettings()
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object {...}")
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        detail = str(exc).splitlines()[0]
+        problem = SettingsProblem(path, "", f"{path}: unreadable ({detail}); using the default settings",
+                                  f"{path}：无法读取（{detail}），已使用默认设置")
+        logger.warning("%s", problem.en)
+        return AppSettings(), [problem]
+    values: dict[str, Any] = {}
+    problems: list[SettingsProblem] = []
+    defaults = AppSettings()
+    for key, check in SETTINGS_SCHEMA.items():
+        if key not in data:
+            continue
+        try:
+            values[key] = check(data[key])
+        except ValueError as exc:
+            en, zh = (exc.args + (exc.args[0],))[:2] if exc.args else ("invalid", "无效")
+            default = getattr(defaults, key)
+            problems.append(SettingsProblem(
+                path, key, f"{path}: field `{key}`: {en}, got {data[key]!r}; using the default {default!r}",
+                f"{path}：字段 `{key}` {zh}，实际为 {data[key]!r}；已改用默认值 {default!r}"))
+            logger.warning("%s", problems[-1].en)
+    return replace(defaults, **values), problems
+
+
+def load_settings(home: Path | None = None) -> AppSettings:
+    """Saved settings, or the defaults field by field (see `load_settings_checked`)."""
+    return load_settings_checked(home)[0]
 
 
 def save_settings(settings: AppSettings, home: Path | None = None) -> Path:

@@ -12,9 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from ..profile import SEVERITIES, ProfileError
-from .common import NEXT_LANG_KEY, lang, profile, reload_profile, set_settings, settings, standard_label, standard_options, tr
+from ..trainer_pin import PinError, set_pin
+from .common import (NEXT_LANG_KEY, lang, profile, reload_profile, set_settings, settings, standard_label, standard_options,
+                     tr, trainer_gate)
 from .i18n import LANG_NAMES, t
-from .settings import (CAMERA_SIZES, KIOSK_KEEP, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
+from .settings import (CAMERA_SIZES, KIOSK_KEEP, MEGAPIXELS_RANGE, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
                        save_settings, validate_ice_servers, videos_dir)
 
 
@@ -35,6 +37,8 @@ def _general() -> None:
         opts = standard_options()
         standard = c6.selectbox(tr("standard"), opts, index=opts.index(s.standard) if s.standard in opts else 0,
                                 format_func=standard_label())
+        megapixels = st.number_input(tr("max_megapixels"), min_value=MEGAPIXELS_RANGE[0], max_value=MEGAPIXELS_RANGE[1],
+                                     value=float(s.max_image_megapixels), step=10.0, help=tr("max_megapixels_help"))
         keep_video = st.checkbox(tr("keep_video"), value=s.keep_video, help=tr("keep_video_help", path=videos_dir()))
         ice_text = st.text_area(tr("ice"), value=json.dumps(s.ice_servers, ensure_ascii=False), help=tr("ice_help"),
                                 height=80)
@@ -52,7 +56,7 @@ def _general() -> None:
             return
         new = replace(s, lang=new_lang, live_model=live_model, review_model=review_model, camera=camera,
                       max_upload_mb=int(upload), standard=standard, keep_video=bool(keep_video), ice_servers=ice,
-                      kiosk_idle_s=float(idle), kiosk_keep=keep)
+                      kiosk_idle_s=float(idle), kiosk_keep=keep, max_image_megapixels=float(megapixels))
         path = save_settings(new)
         set_settings(new)
         st.session_state[NEXT_LANG_KEY] = new_lang  # applied at the next run (the widget owns pc_lang now)
@@ -153,8 +157,29 @@ def _profile_editor() -> None:
         st.success(tr("profile_reset"))
 
 
+def _pin_editor() -> None:
+    st.subheader(tr("pin_change_title"))
+    with st.form("pc_pin_change_form"):
+        c1, c2, c3 = st.columns(3)
+        current = c1.text_input(tr("pin_current"), type="password", key="pc_pin_current")
+        new = c2.text_input(tr("pin_new"), type="password", key="pc_pin_change_new")
+        again = c3.text_input(tr("pin_confirm"), type="password", key="pc_pin_change_again")
+        go = st.form_submit_button(tr("pin_change"))
+    if go:
+        try:
+            set_pin(new, current=current, confirm=again)
+        except PinError as exc:
+            st.error(exc.message_zh if lang() == "zh" else str(exc))
+        else:
+            st.success(tr("pin_changed"))
+
+
 def page() -> None:
     st.title(tr("settings_title"))
+    if not trainer_gate():
+        return
     _general()
     st.divider()
     _profile_editor()
+    st.divider()
+    _pin_editor()
