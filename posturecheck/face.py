@@ -75,7 +75,8 @@ class FaceLandmarks:
 
     points: (478, 3) in pixels of the analysed frame: x right, y down, z depth in the
     same pixel scale (smaller = nearer the camera; MediaPipe's relative z × crop width).
-    Points 468–477 (iris) are only approximations in the bundled model: do not use them.
+    Points 468–472 / 473–477: the iris of the subject's right / left eye (centre, then 4
+    boundary points), predicted by the bundled FaceMesh-with-attention model (z from the eye contour).
     image_size: (width, height) of the frame; source: "frame" or "head_crop".
     """
 
