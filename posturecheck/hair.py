@@ -53,21 +53,29 @@ class HairMask:
         """Frame-pixel points → crop-pixel points."""
         return (np.asarray(poly_px, dtype=np.float64)[:, :2] - (self.x0, self.y0)) / self.scale
 
-    def region(self, poly_px: np.ndarray) -> np.ndarray:
-        """Hair probabilities of the crop pixels inside a frame-pixel polygon (empty when outside)."""
-        size = self.prob.shape[0]
+    def _window(self, poly_px: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+        """The polygon rasterised inside its bounding box within the crop, and that box."""
         pts = np.round(self.to_crop(poly_px)).astype(np.int32)
         if len(pts) < 3:
-            return np.empty(0, np.float32)
-        mask = np.zeros(self.prob.shape, np.uint8)
-        cv2.fillPoly(mask, [pts], 1)
-        inside = mask > 0
-        # Pixels outside the frame were padded black in the crop: leave them out.
-        return self.prob[inside & self.in_frame] if inside.any() and size else np.empty(0, np.float32)
+            return None
+        h, w = self.prob.shape
+        x0, y0 = np.clip(pts.min(0), 0, [w, h])
+        x1, y1 = np.clip(pts.max(0) + 1, 0, [w, h])
+        if x1 <= x0 or y1 <= y0:
+            return None
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(mask, [pts - np.array([x0, y0], np.int32)], 1)
+        return mask.astype(bool), (slice(y0, y1), slice(x0, x1))
 
-    @property
-    def in_frame(self) -> np.ndarray:
-        return np.ones(self.prob.shape, bool) if self.valid is None else self.valid
+    def region(self, poly_px: np.ndarray) -> np.ndarray:
+        """Hair probabilities of the crop pixels inside a frame-pixel polygon (empty when outside)."""
+        win = self._window(poly_px)
+        if win is None:
+            return np.empty(0, np.float32)
+        inside, box = win
+        if self.valid is not None:
+            inside = inside & self.valid[box]  # crop pixels outside the frame are left out
+        return self.prob[box][inside]
 
     def fraction(self, poly_px: np.ndarray) -> float | None:
         """Share of the polygon's (in-frame) pixels that are hair, or None if too few pixels."""
@@ -78,11 +86,15 @@ class HairMask:
 
     def inside_fraction(self, poly_px: np.ndarray) -> float:
         """Share of the polygon's area that lies inside the frame (0 when entirely outside)."""
-        pts = np.round(self.to_crop(poly_px)).astype(np.int32)
-        mask = np.zeros(self.prob.shape, np.uint8)
-        cv2.fillPoly(mask, [pts], 1)
-        area = max(float(cv2.contourArea(pts.reshape(-1, 1, 2).astype(np.float32))), float(mask.sum()))
-        return float((mask.astype(bool) & self.in_frame).sum() / area) if area > 0 else 0.0
+        pts = np.round(self.to_crop(poly_px)).astype(np.float32)
+        area = float(cv2.contourArea(pts.reshape(-1, 1, 2))) if len(pts) >= 3 else 0.0
+        win = self._window(poly_px)
+        if win is None:
+            return 0.0
+        inside, box = win
+        n_in = int((inside & self.valid[box]).sum()) if self.valid is not None else int(inside.sum())
+        area = max(area, float(inside.sum()))
+        return n_in / area if area > 0 else 0.0
 
 
 def hair_model_path(path: str | None = None) -> str:
