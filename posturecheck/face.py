@@ -74,6 +74,7 @@ class FaceEstimatorOptions:
     model_path: str | None = None
     hair: bool = True           # also run the hair segmentation model on the chosen face
     hair_min_face_px: int = 48  # ...when the face mesh is at least this wide
+    hair_flip_average: bool = True  # average the hair model over the crop and its mirror (2 runs)
 
     def __post_init__(self) -> None:
         if self.running_mode not in RUNNING_MODES:
@@ -235,7 +236,7 @@ class FaceEstimator(NativeTask):
         if self.options.hair:
             from .hair import HairSegmenter
 
-            self._hair = HairSegmenter()
+            self._hair = HairSegmenter(flip_average=self.options.hair_flip_average)
         logger.debug("FaceLandmarker ready: %s (%s mode)", self.model_path, self.options.running_mode)
 
     def _run(self, rgb: np.ndarray, timestamp_ms: int) -> list[np.ndarray]:
