@@ -219,7 +219,8 @@ class FaceFeatures:
     `forehead_hair` mean hair probability of the central forehead; `ear_hair`, `loose_hair`,
     `collar_hair`, `beard_hair` hair shares (0–1) of the ear regions, the band beside the
     neck below the chin, the collar band, the chin + upper lip; `beard` the chin and upper
-    lip's loss of redness against the cheeks (Lab a* units); `ear_skin` the old colour
+    lip's loss of redness against the cheeks (Lab a* units), `beard_dark` their share of the
+    cheeks' lightness lost (0 = as light, 1 = black); `ear_skin` the old colour
     measure (skin-coloured share of the clearer visible ear region).
     """
 
@@ -238,6 +239,7 @@ class FaceFeatures:
     loose_hair: float | None = None
     collar_hair: float | None = None
     beard_hair: float | None = None
+    beard_dark: float | None = None
 
     def rule_inputs(self) -> dict[str, Any]:
         """The `face_*` measurements the profile's grooming checks name, plus the face's view."""
@@ -385,17 +387,19 @@ def _fraction(mask: np.ndarray) -> float | None:
 
 
 def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
-                    ) -> tuple[float | None, float | None, float | None]:
-    """(forehead colour measure, ear_skin, beard) from the frame's colours around the mesh.
+                    ) -> tuple[float | None, float | None, float | None, float | None]:
+    """(forehead colour measure, ear_skin, beard, beard_dark) from the frame's colours around the mesh.
 
     forehead: the share of the central forehead that is not skin-coloured (the old bangs
     measure, kept for comparison); beard: how much less red (Lab a*) the chin and upper lip
-    are than the upper cheeks, averaged over both regions.
+    are than the upper cheeks; beard_dark: the share of the cheeks' lightness (L*) the chin
+    and upper lip lose (a ratio, so the light's brightness cancels out); both averaged over
+    the two regions.
     """
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = _regions_box(points_px, pose, (w, h))
     if x1 - x0 < 8 or y1 - y0 < 8:
-        return None, None, None
+        return None, None, None, None
     roi = rgb[y0:y1, x0:x1]
     scale = min(1.0, MEASURE_FACE_PX / max(float(np.ptp(points_px[:468, 0])), 1.0))
     if scale < 1.0:
@@ -410,7 +414,7 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
 
     cheeks = np.vstack([pixels(points_px[list(c), :2]) for c in (CHEEK_RIGHT, CHEEK_LEFT)])
     if len(cheeks) < 2 * MIN_REGION_PIXELS:
-        return None, None, None
+        return None, None, None, None
     skin = SkinModel.from_pixels(cheeks)
 
     def not_skin(poly: np.ndarray) -> float | None:
@@ -418,12 +422,14 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
         return _fraction(~skin.is_skin(px)) if len(px) else None
 
     forehead = not_skin(forehead_polygon(points_px))
-    deficits = []
+    deficits, darker = [], []
     for region in (CHIN, UPPER_LIP):
         px = pixels(points_px[list(region), :2])
         if len(px) >= MIN_REGION_PIXELS:
             deficits.append(float(skin.median[1] - np.median(px[:, 1])))
+            darker.append(1.0 - float(np.median(px[:, 0])) / max(float(skin.median[0]), 1.0))
     beard = float(np.mean(deficits)) if len(deficits) == 2 else None
+    beard_dark = float(np.mean(darker)) if len(darker) == 2 else None
     ears = []
     for side in (-1, 1):
         if ear_faces_camera(pose, side):
@@ -432,7 +438,7 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
             if frac is not None:
                 ears.append(frac)
     ear_skin = max(ears) if ears else None
-    return forehead, ear_skin, beard
+    return forehead, ear_skin, beard, beard_dark
 
 
 def gaze_yaw(points_px: np.ndarray, pose: HeadPose) -> float | None:
@@ -507,18 +513,18 @@ def measure_face(face: FaceLandmarks, rgb: np.ndarray | None = None, hair: HairM
     width = face.width_px
     smile = smile_score(pts, pose) if abs(pose.yaw_deg) <= MAX_SMILE_YAW_DEG else None
     gaze = gaze_yaw(pts, pose)
-    ear_skin = beard = None
+    ear_skin = beard = beard_dark = None
     forehead = ear_hair = loose = collar = beard_hair = None
     usable = width >= MIN_IMAGE_FACE_PX and abs(pose.yaw_deg) <= MAX_IMAGE_YAW_DEG
     if rgb is not None and usable:
-        _, ear_skin, beard = measure_regions(rgb, pts, pose)
+        _, ear_skin, beard, beard_dark = measure_regions(rgb, pts, pose)
     if hair is not None and usable:
         forehead, ear_hair, loose, collar, beard_hair = measure_hair(hair, pts, pose)
     if float(np.linalg.norm(pts[CHIN_TIP, :2] - pts[NOSE_TIP, :2])) < MIN_LOWER_FACE_PX:
-        beard = beard_hair = None
+        beard = beard_hair = beard_dark = None
     return FaceFeatures(True, round(pose.yaw_deg, 2), round(pose.pitch_deg, 2), round(pose.roll_deg, 2),
                         _r(smile), _r(forehead), _r(ear_skin), _r(beard, 2), round(width, 1), face.source,
-                        _r(gaze, 2), _r(ear_hair), _r(loose), _r(collar), _r(beard_hair))
+                        _r(gaze, 2), _r(ear_hair), _r(loose), _r(collar), _r(beard_hair), _r(beard_dark))
 
 
 # ============================================================================ badge

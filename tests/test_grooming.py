@@ -200,6 +200,7 @@ def test_regions_on_a_painted_face():
     assert clean[0] < 0.05 and clean[1] > 0.9 and abs(clean[2]) <= 1.5
     groomed_badly = measure_regions(painted_face(face, forehead=True, beard=True), face.points, pose)
     assert groomed_badly[0] > 0.9 and groomed_badly[1] < 0.05 and groomed_badly[2] > 8.0
+    assert abs(clean[3]) < 0.05 and groomed_badly[3] > 0.3  # grey stubble: darker than the cheeks
 
 
 def test_beard_colour_is_relative_to_the_cheeks_not_the_skin_tone_or_light():
@@ -208,10 +209,11 @@ def test_beard_colour_is_relative_to_the_cheeks_not_the_skin_tone_or_light():
     pose = fit_head_pose(face.points)
     for gain in (0.45, 1.0):                       # dim / normal light
         for skin in ((205, 160, 130), (110, 70, 50)):  # light / dark skin
-            clean = painted_face(face, ears=True, skin=skin, gain=gain)
-            assert abs(measure_regions(clean, face.points, pose)[2]) <= 1.5, (gain, skin)
-            stubbled = painted_face(face, ears=True, beard=True, skin=skin, gain=gain)
-            assert measure_regions(stubbled, face.points, pose)[2] > 4.0, (gain, skin)
+            clean = measure_regions(painted_face(face, ears=True, skin=skin, gain=gain), face.points, pose)
+            assert abs(clean[2]) <= 1.5 and abs(clean[3]) < 0.05, (gain, skin)
+            stubbled = measure_regions(painted_face(face, ears=True, beard=True, skin=skin, gain=gain),
+                                       face.points, pose)
+            assert stubbled[2] > 4.0, (gain, skin)
 
 
 def painted_hair(face: FaceLandmarks, *, forehead=False, ears=False, loose=False, collar=False,
@@ -304,7 +306,7 @@ def test_badge_on_the_left_chest():
 def features(**changes) -> FaceFeatures:
     base = dict(found=True, yaw_deg=2.0, pitch_deg=1.0, roll_deg=-1.0, smile_score=1.3, forehead_hair=0.05,
                 ear_skin=0.4, beard=0.1, face_width_px=180.0, source="frame", gaze_yaw_deg=3.0, ear_hair=0.1,
-                loose_hair=0.0, collar_hair=0.0, beard_hair=0.0)
+                loose_hair=0.0, collar_hair=0.0, beard_hair=0.0, beard_dark=0.1)
     base.update(changes)
     return FaceFeatures(**base)
 
@@ -342,6 +344,7 @@ def test_well_groomed_passes_and_each_fault_fails():
             ({"gaze_yaw_deg": 40.0}, "grooming.eyes_forward", "men"),
             ({"forehead_hair": 0.6}, "grooming.hair_forehead", "men"), ({"ear_hair": 0.9}, "grooming.hair_ears", "men"),
             ({"beard": 12.0}, "grooming.no_beard", "men"), ({"beard_hair": 0.6}, "grooming.no_beard", "men"),
+            ({"beard_dark": 0.6}, "grooming.no_beard", "men"),
             ({"collar_hair": 0.6}, "grooming.hair_collar", "men"), ({"loose_hair": 0.6}, "grooming.hair_tied", "women")]:
         assert statuses(features(**change), std)[rid][0] == FAIL, (change, rid)
     # a band the camera cannot see: unknown, never pass or fail
