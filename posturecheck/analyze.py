@@ -17,7 +17,7 @@ from .activity import ActivityTracker, Segment, classify_posture, dominant_activ
 from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceSampler
 from .features import LandmarkSmoother, compute_features
 from .grooming import (FaceFeatures, face_flags, face_observation, greeting_observation, grooming_rules,
-                       grooming_verdicts, is_grooming, measure_badge, measure_face_result)
+                       body_head_yaw, grooming_verdicts, is_grooming, measure_badge, measure_face_result)
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
 from .reference import load_reference, reference_observation
@@ -108,7 +108,8 @@ class FrameAnalyzer:
             self.last_face = face
             verdicts += grooming_verdicts(self.profile, face, standard=self.standard, badge=badge,
                                           badge_configured=self.badge_configured,
-                                          body_view=feats.view if feats is not None else "unknown")
+                                          body_view=feats.view if feats is not None else "unknown",
+                                          body_head_yaw_deg=body_head_yaw(feats))
         return FrameRecord(index, result.timestamp_ms, lm is not None, result.people_seen, activity,
                            feats.view if feats is not None else "unknown", feats, tuple(verdicts), lm,
                            result.person if result.person is not lm else None)

@@ -10,6 +10,16 @@ mesh is mapped back to the frame's pixels. No pixels are kept.
 
 `FaceSampler` runs the model at a lower rate for live video and holds the last
 answer for a short while (the face changes slowly compared with the body).
+
+Head pose and the crop: the crop follows the pose head, so it moves and changes size from
+frame to frame (and switches to the whole frame for close-ups). MediaPipe's VIDEO mode
+tracks the face from the previous frame's landmarks *in the previous input's
+coordinates*; on a moved crop that region is stale, and the model then returns a second,
+distorted mesh (on a frontal face: yaw 33° one frame after a change of crop, 15° the next)
+that could be chosen as the trainee's. So the landmarker always runs in the Tasks IMAGE
+mode (detector and landmarks on every call, no stale region); `running_mode="video"`
+keeps its contract (strictly increasing timestamps). With `hair=True` the hair
+segmentation model (`hair.HairSegmenter`) also runs on a crop around the chosen face.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -25,6 +35,9 @@ import numpy as np
 from .landmarks import PoseLandmarks
 from .models import MODELS_DIR, ModelNotFoundError
 from .native import NativeTask, block_telemetry
+
+if TYPE_CHECKING:  # hair.py imports this module
+    from .hair import HairMask
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +72,9 @@ class FaceEstimatorOptions:
     head_crop: bool = True      # crop around the pose head when pose landmarks are given
     crop_size: int = 256        # crops are resized (usually upscaled) to this square size
     model_path: str | None = None
+    hair: bool = True           # also run the hair segmentation model on the chosen face
+    hair_min_face_px: int = 48  # ...when the face mesh is at least this wide
+    hair_flip_average: bool = True  # average the hair model over the crop and its mirror (2 runs)
 
     def __post_init__(self) -> None:
         if self.running_mode not in RUNNING_MODES:
@@ -75,7 +91,8 @@ class FaceLandmarks:
 
     points: (478, 3) in pixels of the analysed frame: x right, y down, z depth in the
     same pixel scale (smaller = nearer the camera; MediaPipe's relative z × crop width).
-    Points 468–477 (iris) are only approximations in the bundled model: do not use them.
+    Points 468–472 / 473–477: the iris of the subject's right / left eye (centre, then 4
+    boundary points), predicted by the bundled FaceMesh-with-attention model (z from the eye contour).
     image_size: (width, height) of the frame; source: "frame" or "head_crop".
     """
 
@@ -115,6 +132,7 @@ class FaceResult:
     face: FaceLandmarks | None
     faces_seen: int = 0
     age_ms: int = 0
+    hair: HairMask | None = None
 
 
 class FaceDetector(Protocol):
@@ -198,7 +216,8 @@ class FaceEstimator(NativeTask):
         self.options = options or FaceEstimatorOptions()
         self.model_path = face_model_path(self.options.model_path)
         vision = mp.tasks.vision
-        mode = vision.RunningMode.VIDEO if self.options.running_mode == "video" else vision.RunningMode.IMAGE
+        # Always IMAGE mode: VIDEO mode would track from a stale region of the previous crop.
+        mode = vision.RunningMode.IMAGE
         task_options = vision.FaceLandmarkerOptions(
             base_options=mp.tasks.BaseOptions(model_asset_path=self.model_path),
             running_mode=mode,
@@ -214,15 +233,17 @@ class FaceEstimator(NativeTask):
         block_telemetry()  # before the task runner starts its usage logger
         self._adopt(vision.FaceLandmarker.create_from_options(task_options))
         self._last_ts: int | None = None
+        self._hair: Any = None
+        if self.options.hair:
+            from .hair import HairSegmenter
+
+            self._hair = HairSegmenter(flip_average=self.options.hair_flip_average)
         logger.debug("FaceLandmarker ready: %s (%s mode)", self.model_path, self.options.running_mode)
 
     def _run(self, rgb: np.ndarray, timestamp_ms: int) -> list[np.ndarray]:
         """All meshes the model finds in `rgb`, in that image's pixels."""
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self.options.running_mode == "video":
-            result = self._landmarker.detect_for_video(image, int(timestamp_ms))
-        else:
-            result = self._landmarker.detect(image)
+        result = self._landmarker.detect(image)
         h, w = rgb.shape[:2]
         return [_mesh_px(lms, w, h) for lms in result.face_landmarks or []]
 
@@ -240,7 +261,22 @@ class FaceEstimator(NativeTask):
         With `pose` (the trainee's pose landmarks) the model runs on a crop around the
         pose head; IMAGE mode falls back to the whole frame when the crop finds nothing.
         VIDEO mode needs strictly increasing timestamps and makes one pass per frame.
+        With the hair model on, `hair` holds the hair mask around the chosen face.
         """
+        result = self._detect_face(rgb, timestamp_ms, pose)
+        if result.face is not None and self._hair is not None and result.face.width_px >= self.options.hair_min_face_px:
+            return FaceResult(result.timestamp_ms, result.face, result.faces_seen, 0, self._hair.segment(rgb, result.face))
+        return result
+
+    def close(self) -> None:
+        """Release the native graphs now (idempotent)."""
+        if self._hair is not None:
+            self._hair.close()
+            self._hair = None
+        super().close()
+
+    def _detect_face(self, rgb: np.ndarray, timestamp_ms: int, pose: PoseLandmarks | None) -> FaceResult:
+        """The trainee's face mesh (see `detect`)."""
         if self._landmarker is None:
             raise RuntimeError("FaceEstimator is closed")
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -302,17 +338,21 @@ class FaceSampler:
         age = ts - self._last_run_ms
         if self._last.face is None or age > self.hold_ms:
             return FaceResult(ts, None, 0, age), None
-        return FaceResult(ts, self._last.face, self._last.faces_seen, age), self._last_value
+        return FaceResult(ts, self._last.face, self._last.faces_seen, age, self._last.hair), self._last_value
 
     def close(self) -> None:
         self.detector.close()
 
 
 class ReplayFaceEstimator:
-    """Face detector that replays stored meshes in order (tests, demos without a model)."""
+    """Face detector that replays stored meshes (and hair masks) in order (tests, demos without a model)."""
 
-    def __init__(self, results: Sequence[FaceLandmarks | None], loop: bool = True) -> None:
+    def __init__(self, results: Sequence[FaceLandmarks | None], loop: bool = True,
+                 hairs: Sequence[HairMask | None] | None = None) -> None:
         self._results = list(results)
+        self._hairs = list(hairs) if hairs is not None else [None] * len(self._results)
+        if len(self._hairs) != len(self._results):
+            raise ValueError("hairs must match results one to one")
         self._loop = loop
         self._i = 0
         self.closed = False
@@ -325,7 +365,7 @@ class ReplayFaceEstimator:
         i = self._i % len(self._results) if self._loop else min(self._i, len(self._results) - 1)
         self._i += 1
         face = self._results[i]
-        return FaceResult(int(timestamp_ms), face, 0 if face is None else 1)
+        return FaceResult(int(timestamp_ms), face, 0 if face is None else 1, 0, self._hairs[i] if face else None)
 
     def close(self) -> None:
         self.closed = True

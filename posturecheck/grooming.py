@@ -11,13 +11,22 @@ Measurements (this module never holds a limit that judges a trainee; those are t
 * Smile score — mouth-corner distance in the fitted (frontalised) face, divided by
   the canonical face's neutral mouth width: 1.0 for a neutral mouth, larger when the
   corners are drawn out and up in a smile.
-* Hair on the forehead, hair over the ears, beard — colour statistics of the frame
-  around mesh regions, compared with the trainee's own skin sampled on both upper
-  cheeks (robust Lab mean and spread): the fraction of the central forehead, of the
-  chin + upper lip that is *not* skin-coloured, and the fraction of the ear region
-  (a box beside the head, placed with the fitted head pose) that *is*
-  skin-coloured (a visible ear). These need a face at least MIN_IMAGE_FACE_PX wide
-  and roughly frontal; otherwise they are None (the rule says `unknown`).
+* Gaze yaw — head yaw plus the eyes' own turn, from the model's iris landmarks: each
+  iris centre's offset from the middle of its eye corners in the frontalised face,
+  over the eyeball radius (asin).
+* Hair — from the hair segmentation model's mask (`hair.HairMask`, made by the face
+  stage on a crop around the face) against face-mesh regions: the hair share of the
+  central forehead (bangs), of the ear regions (boxes beside the head placed with the
+  fitted head pose), of a band beside the neck from the chin down towards the shoulders
+  (long hair worn loose) and of a band at collar height beside and behind the neck (hair
+  touching the collar). Bands must be mostly inside the frame ("where the view allows").
+* Beard — the hair mask over the chin and upper lip, and the colour of those regions
+  relative to the trainee's own upper cheeks (Lab a*: a beard or stubble takes the skin's
+  redness away, whatever the skin tone or the light's brightness); `None` when the lower
+  face is smaller than MIN_LOWER_FACE_PX.
+* The old colour measures (`ear_skin`: skin-coloured share of the ear regions) are kept
+  in the measurements. Image measurements need a face at least MIN_IMAGE_FACE_PX wide and
+  roughly frontal; otherwise they are None (the rule says `unknown`).
 
 Judging: `grooming_verdicts` applies the profile's `grooming.*` rules to the
 `face_*` measurements. Which rules apply depends on the standard the trainee
@@ -39,6 +48,7 @@ import cv2
 import numpy as np
 
 from .face import FaceLandmarks
+from .hair import HAIR_MIN_PROBABILITY, MIN_MASK_PIXELS, HairMask
 from .features import view_from_yaw
 from .landmarks import PoseLandmarks
 from .profile import GROOMING_PREFIX, Check, Profile, Rule
@@ -114,6 +124,8 @@ CHEEK_LEFT = (346, 330, 266, 425, 280)
 # between these fractions of the way: clear of the brows, below the mesh's edge.
 FOREHEAD_COLUMNS = ((105, 67), (107, 109), (9, 10), (336, 338), (334, 297))
 FOREHEAD_SPAN = (0.2, 0.9)
+# The bangs region for the hair mask: from just above the brows (0.1) to near the mesh top.
+HAIR_FOREHEAD_SPAN = (0.1, 0.9)
 UPPER_LIP = (98, 97, 2, 326, 327, 391, 393, 164, 167, 165)
 CHIN = (32, 208, 199, 428, 262, 369, 400, 377, 152, 148, 176, 140)
 # Ear region in canonical cm (per side, x mirrored): beside the head at ear height,
@@ -124,6 +136,17 @@ EAR_BOX_Z = (-2.0, -6.0)
 # An ear is looked at only when its side of the head faces the camera at least this much
 # (a head turned by more hides the far ear behind it).
 EAR_MIN_FACING_DEG = -15.0
+# Bands beside the neck (canonical cm, per side, x mirrored; the chin is at y ≈ -7):
+# loose long hair hangs in LOOSE_BOX from the chin down towards the shoulders; hair that
+# touches the collar reaches COLLAR_BOX, at collar height beside and behind the neck.
+LOOSE_BOX_X, LOOSE_BOX_Y, LOOSE_BOX_Z = (5.0, 11.0), (-8.0, -14.0), (-1.0, -5.0)
+COLLAR_BOX_X, COLLAR_BOX_Y, COLLAR_BOX_Z = (4.0, 8.0), (-10.0, -14.0), (-3.0, -7.0)
+MIN_BAND_IN_FRAME = 0.6       # a band is judged when at least this share of it is in the frame
+# Eyes: corners (outer, inner) and iris centre per eye (subject's right, left).
+EYE_CORNERS = ((33, 133), (263, 362))
+IRIS_CENTRES = (468, 473)
+EYEBALL_RADIUS_CM = 1.2       # human eyeball radius; the canonical face is in cm
+MAX_GAZE_YAW_DEG = 40.0       # beyond this head yaw the far eye's iris is guessed: no gaze
 
 # --- measurement validity -----------------------------------------------------------------
 MIN_IMAGE_FACE_PX = 64        # image measurements need a face (mesh width) at least this wide
@@ -131,6 +154,8 @@ MAX_IMAGE_YAW_DEG = 30.0      # ...and a roughly frontal face
 MAX_SMILE_YAW_DEG = 45.0      # smile from the mesh: the far mouth corner is guessed beyond this
 MIN_REGION_PIXELS = 12        # fewer pixels in a region: no measurement
 MEASURE_FACE_PX = 128         # colour statistics on the face resized to at most this width (speed)
+MIN_LOWER_FACE_PX = 24        # beard: nose tip to chin at least this many frame pixels
+NOSE_TIP, CHIN_TIP = 1, 152
 # Skin model: a pixel is skin-coloured when its distance to the cheek median, in units of the
 # cheek's robust spread (floored at these Lab values: L, a, b), is at most SKIN_MAX_DISTANCE.
 SKIN_SPREAD_FLOOR_LAB = (8.0, 4.0, 4.0)
@@ -146,13 +171,15 @@ REASON_NO_STANDARD = "no_standard"
 REASON_BADGE_NOT_CONFIGURED = "badge_not_configured"
 REASON_FACE_TOO_SMALL = "face_too_small"
 REASON_NO_BODY = "no_person"
+REASON_FACE_BODY_DISAGREE = "face_body_disagree"
 # observations.face booleans: name → (rule id, feature, True when the check ...)
 FACE_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("smiling", "grooming.smile", "face_smile_score", PASS),
     ("bangs", "grooming.hair_forehead", "face_forehead_hair", FAIL),
-    ("ears_covered", "grooming.hair_ears", "face_ear_skin", FAIL),
+    ("ears_covered", "grooming.hair_ears", "face_ear_hair", FAIL),
     ("beard", "grooming.no_beard", "face_beard", FAIL),
 )
+
 
 
 @dataclass(frozen=True)
@@ -188,8 +215,12 @@ class FaceFeatures:
     """Measurements of one face in one frame (None when the frame cannot show them).
 
     Angles in degrees (see `HeadPose`); `smile_score` 1.0 = neutral canonical mouth;
-    `forehead_hair` and `beard` are fractions (0–1) of the region that is not
-    skin-coloured; `ear_skin` the skin-coloured fraction of the clearer visible ear region.
+    `forehead_hair` mean hair probability of the central forehead; `ear_hair`, `loose_hair`,
+    `collar_hair`, `beard_hair` hair shares (0–1) of the ear regions, the band beside the
+    neck below the chin, the collar band, the chin + upper lip; `beard` the chin and upper
+    lip's loss of redness against the cheeks (Lab a* units), `beard_dark` their share of the
+    cheeks' lightness lost (0 = as light, 1 = black); `ear_skin` the old colour
+    measure (skin-coloured share of the clearer visible ear region).
     """
 
     found: bool
@@ -202,6 +233,12 @@ class FaceFeatures:
     beard: float | None
     face_width_px: float
     source: str = "frame"
+    gaze_yaw_deg: float | None = None
+    ear_hair: float | None = None
+    loose_hair: float | None = None
+    collar_hair: float | None = None
+    beard_hair: float | None = None
+    beard_dark: float | None = None
 
     def rule_inputs(self) -> dict[str, Any]:
         """The `face_*` measurements the profile's grooming checks name, plus the face's view."""
@@ -214,6 +251,7 @@ class FaceFeatures:
 FACE_FEATURE_NAMES: tuple[str, ...] = tuple(f"face_{f.name}" for f in fields(FaceFeatures)
                                             if f.name not in ("found", "source"))
 BADGE_FEATURE_NAMES: tuple[str, ...] = ("badge_left_chest",)
+ANGLE_FEATURES: tuple[str, ...] = ("face_yaw_deg", "face_pitch_deg", "face_roll_deg", "face_gaze_yaw_deg")
 GROOMING_FEATURES: tuple[str, ...] = FACE_FEATURE_NAMES + BADGE_FEATURE_NAMES
 
 
@@ -348,12 +386,19 @@ def _fraction(mask: np.ndarray) -> float | None:
 
 
 def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
-                    ) -> tuple[float | None, float | None, float | None]:
-    """(forehead_hair, ear_skin, beard) from the frame's colours around the mesh."""
+                    ) -> tuple[float | None, float | None, float | None, float | None]:
+    """(forehead colour measure, ear_skin, beard, beard_dark) from the frame's colours around the mesh.
+
+    forehead: the share of the central forehead that is not skin-coloured (the old bangs
+    measure, kept for comparison); beard: how much less red (Lab a*) the chin and upper lip
+    are than the upper cheeks; beard_dark: the share of the cheeks' lightness (L*) the chin
+    and upper lip lose (a ratio, so the light's brightness cancels out); both averaged over
+    the two regions.
+    """
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = _regions_box(points_px, pose, (w, h))
     if x1 - x0 < 8 or y1 - y0 < 8:
-        return None, None, None
+        return None, None, None, None
     roi = rgb[y0:y1, x0:x1]
     scale = min(1.0, MEASURE_FACE_PX / max(float(np.ptp(points_px[:468, 0])), 1.0))
     if scale < 1.0:
@@ -368,7 +413,7 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
 
     cheeks = np.vstack([pixels(points_px[list(c), :2]) for c in (CHEEK_RIGHT, CHEEK_LEFT)])
     if len(cheeks) < 2 * MIN_REGION_PIXELS:
-        return None, None, None
+        return None, None, None, None
     skin = SkinModel.from_pixels(cheeks)
 
     def not_skin(poly: np.ndarray) -> float | None:
@@ -376,9 +421,14 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
         return _fraction(~skin.is_skin(px)) if len(px) else None
 
     forehead = not_skin(forehead_polygon(points_px))
-    chin = not_skin(points_px[list(CHIN), :2])
-    lip = not_skin(points_px[list(UPPER_LIP), :2])
-    beard = None if chin is None or lip is None else (chin + lip) / 2.0
+    deficits, darker = [], []
+    for region in (CHIN, UPPER_LIP):
+        px = pixels(points_px[list(region), :2])
+        if len(px) >= MIN_REGION_PIXELS:
+            deficits.append(float(skin.median[1] - np.median(px[:, 1])))
+            darker.append(1.0 - float(np.median(px[:, 0])) / max(float(skin.median[0]), 1.0))
+    beard = float(np.mean(deficits)) if len(deficits) == 2 else None
+    beard_dark = float(np.mean(darker)) if len(darker) == 2 else None
     ears = []
     for side in (-1, 1):
         if ear_faces_camera(pose, side):
@@ -387,23 +437,93 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
             if frac is not None:
                 ears.append(frac)
     ear_skin = max(ears) if ears else None
-    return forehead, ear_skin, beard
+    return forehead, ear_skin, beard, beard_dark
 
 
-def measure_face(face: FaceLandmarks, rgb: np.ndarray | None = None) -> FaceFeatures:
-    """All grooming measurements of one face; image ones only when `rgb` is given and usable."""
+def gaze_yaw(points_px: np.ndarray, pose: HeadPose) -> float | None:
+    """Head yaw + the eyes' turn in the head (mean of both irises), degrees; + = own left."""
+    if abs(pose.yaw_deg) > MAX_GAZE_YAW_DEG:
+        return None
+    turns = []
+    for (outer, inner), iris in zip(EYE_CORNERS, IRIS_CENTRES):
+        can = pose.frontalise(points_px[[outer, inner, iris]])
+        offset = can[2, 0] - (can[0, 0] + can[1, 0]) / 2.0  # canonical x = the face's left
+        turns.append(math.degrees(math.asin(max(-1.0, min(1.0, offset / EYEBALL_RADIUS_CM)))))
+    return pose.yaw_deg + float(np.mean(turns))
+
+
+def _box_polygon(pose: HeadPose, side: int, xs: tuple[float, float], ys: tuple[float, float],
+                 zs: tuple[float, float]) -> np.ndarray:
+    """Frame-pixel hull of a canonical-cm box on one side (-1 = the person's right, +1 = left)."""
+    corners = np.array([[side * x, y, z] for x in xs for y in ys for z in zs])
+    return cv2.convexHull(pose.project(corners).astype(np.float32)).reshape(-1, 2)
+
+
+def hair_forehead_polygon(points_px: np.ndarray) -> np.ndarray:
+    """The central forehead for the hair mask (HAIR_FOREHEAD_SPAN of the brow→mesh-top columns)."""
+    lo, hi = HAIR_FOREHEAD_SPAN
+    low = [_lerp(points_px, a, b, lo) for a, b in FOREHEAD_COLUMNS]
+    high = [_lerp(points_px, a, b, hi) for a, b in reversed(FOREHEAD_COLUMNS)]
+    return np.array(low + high)
+
+
+def loose_polygon(pose: HeadPose, side: int) -> np.ndarray:
+    """Band beside the neck from the chin towards the shoulder (long hair worn loose)."""
+    return _box_polygon(pose, side, LOOSE_BOX_X, LOOSE_BOX_Y, LOOSE_BOX_Z)
+
+
+def collar_polygon(pose: HeadPose, side: int) -> np.ndarray:
+    """Band at collar height beside and behind the neck."""
+    return _box_polygon(pose, side, COLLAR_BOX_X, COLLAR_BOX_Y, COLLAR_BOX_Z)
+
+
+def _band_hair(hair: HairMask, polys: Sequence[np.ndarray]) -> float | None:
+    """Largest hair share of the bands that are mostly inside the frame (None if none is)."""
+    vals = [hair.fraction(p) for p in polys if hair.inside_fraction(p) >= MIN_BAND_IN_FRAME]
+    vals = [v for v in vals if v is not None]
+    return max(vals) if vals else None
+
+
+def measure_hair(hair: HairMask, points_px: np.ndarray, pose: HeadPose
+                 ) -> tuple[float | None, float | None, float | None, float | None, float | None]:
+    """(forehead_hair, ear_hair, loose_hair, collar_hair, beard_hair) from the hair mask."""
+    region = hair.region(hair_forehead_polygon(points_px))
+    forehead = float(region.mean()) if region.size >= MIN_MASK_PIXELS else None
+    ears = [hair.fraction(ear_polygon(pose, s)) for s in (-1, 1)]
+    ears = [e for e in ears if e is not None]
+    ear = float(np.mean(ears)) if ears else None
+    loose = _band_hair(hair, [loose_polygon(pose, s) for s in (-1, 1)])
+    collar = _band_hair(hair, [collar_polygon(pose, s) for s in (-1, 1)])
+    lower = [hair.region(points_px[list(r), :2]) for r in (CHIN, UPPER_LIP)]
+    lower_px = np.concatenate(lower)
+    beard = float((lower_px >= HAIR_MIN_PROBABILITY).mean()) if lower_px.size >= MIN_MASK_PIXELS else None
+    return forehead, ear, loose, collar, beard
+
+
+def _r(v: float | None, nd: int = 4) -> float | None:
+    return None if v is None else round(float(v), nd)
+
+
+def measure_face(face: FaceLandmarks, rgb: np.ndarray | None = None, hair: HairMask | None = None) -> FaceFeatures:
+    """All grooming measurements of one face; image ones only when `rgb` (and, for hair, the
+    hair mask) is given and usable."""
     pts = face.points
     pose = fit_head_pose(pts)
     width = face.width_px
     smile = smile_score(pts, pose) if abs(pose.yaw_deg) <= MAX_SMILE_YAW_DEG else None
-    forehead = ears = beard = None
-    if rgb is not None and width >= MIN_IMAGE_FACE_PX and abs(pose.yaw_deg) <= MAX_IMAGE_YAW_DEG:
-        forehead, ears, beard = measure_regions(rgb, pts, pose)
+    gaze = gaze_yaw(pts, pose)
+    ear_skin = beard = beard_dark = None
+    forehead = ear_hair = loose = collar = beard_hair = None
+    usable = width >= MIN_IMAGE_FACE_PX and abs(pose.yaw_deg) <= MAX_IMAGE_YAW_DEG
+    if rgb is not None and usable:
+        _, ear_skin, beard, beard_dark = measure_regions(rgb, pts, pose)
+    if hair is not None and usable:
+        forehead, ear_hair, loose, collar, beard_hair = measure_hair(hair, pts, pose)
+    if float(np.linalg.norm(pts[CHIN_TIP, :2] - pts[NOSE_TIP, :2])) < MIN_LOWER_FACE_PX:
+        beard = beard_hair = beard_dark = None
     return FaceFeatures(True, round(pose.yaw_deg, 2), round(pose.pitch_deg, 2), round(pose.roll_deg, 2),
-                        None if smile is None else round(smile, 4),
-                        None if forehead is None else round(forehead, 4),
-                        None if ears is None else round(ears, 4),
-                        None if beard is None else round(beard, 4), round(width, 1), face.source)
+                        _r(smile), _r(forehead), _r(ear_skin), _r(beard, 2), round(width, 1), face.source,
+                        _r(gaze, 2), _r(ear_hair), _r(loose), _r(collar), _r(beard_hair), _r(beard_dark))
 
 
 # ============================================================================ badge
@@ -489,11 +609,34 @@ def applies_to_standard(rule: Rule, standard: str | None) -> bool:
     return all(rule.checks_for(s) for s in STANDARDS)
 
 
+def body_head_yaw(feats: Any) -> float | None:
+    """The head's yaw to the camera from the body model (body yaw + head yaw relative to the
+    trunk), or None when either is unknown."""
+    if feats is None or feats.body_yaw_deg is None or feats.head_yaw_deg is None:
+        return None
+    return float(feats.body_yaw_deg) + float(feats.head_yaw_deg)
+
+
+def face_body_disagree(profile: Profile, face: FaceFeatures | None, body_head_yaw_deg: float | None) -> bool:
+    """Whether the face model's head yaw and the body model's (body yaw + head yaw relative to
+    the trunk) differ by more than the profile's `face_body_max_yaw_diff_deg`."""
+    if face is None or body_head_yaw_deg is None or not math.isfinite(body_head_yaw_deg):
+        return False
+    diff = abs((face.yaw_deg - body_head_yaw_deg + 180.0) % 360.0 - 180.0)
+    return diff > profile.face_body_max_yaw_diff_deg
+
+
 def grooming_verdicts(profile: Profile, face: FaceFeatures | None, *, standard: str | None = None,
                       badge: float | None = None, badge_configured: bool = False,
-                      body_view: str = "unknown") -> list[Verdict]:
-    """Verdicts of the profile's `grooming.*` rules on one frame."""
+                      body_view: str = "unknown", body_head_yaw_deg: float | None = None) -> list[Verdict]:
+    """Verdicts of the profile's `grooming.*` rules on one frame.
+
+    `body_head_yaw_deg`: the head's yaw to the camera from the body model; when it and the
+    face model's yaw disagree (see `face_body_disagree`), the rules that use the head's
+    angles say `unknown` (reason `face_body_disagree`) rather than fail.
+    """
     out: list[Verdict] = []
+    disagree = face_body_disagree(profile, face, body_head_yaw_deg)
     for rule in grooming_rules(profile):
         if not applies_to_standard(rule, standard):
             reason = REASON_NO_STANDARD if standard is None else REASON_NOT_FOR_STANDARD
@@ -514,6 +657,9 @@ def grooming_verdicts(profile: Profile, face: FaceFeatures | None, *, standard: 
         inputs = face.rule_inputs()
         if body_view != "unknown":  # where the body faces decides what the camera can judge
             inputs["view"] = body_view
+        if disagree and names & set(ANGLE_FEATURES):
+            out.append(Verdict(rule.id, UNKNOWN, None, REASON_FACE_BODY_DISAGREE))
+            continue
         v = evaluate_rule(rule, inputs, standard=standard)
         if v.status == UNKNOWN and v.reason == "not_visible" and face.face_width_px < MIN_IMAGE_FACE_PX:
             v = Verdict(rule.id, UNKNOWN, v.value, REASON_FACE_TOO_SMALL)
@@ -530,17 +676,30 @@ def _check_for(profile: Profile, rule_id: str, feature: str) -> Check | None:
 
 
 def face_flags(profile: Profile, face: FaceFeatures | None) -> dict[str, bool | None]:
-    """smiling / bangs / ears_covered / beard for one face, from the profile's limits (any standard)."""
+    """smiling / bangs / ears_covered / beard for one face, from the profile's limits (any standard).
+
+    Each flag applies every check of its rule that names a face measurement (a rule fails
+    when any check fails); `None` when none of them can be measured.
+    """
     out: dict[str, bool | None] = {}
     inputs = face.rule_inputs() if face is not None else {}
     for name, rule_id, feature, when in FACE_FLAGS:
-        check = _check_for(profile, rule_id, feature)
-        value = inputs.get(feature)
-        if check is None or value is None:
+        try:
+            rule = profile.rule(rule_id)
+        except KeyError:
+            out[name] = None
+            continue
+        checks = [c for c in rule.checks if all(f in FACE_FEATURE_NAMES for f in c.features)]
+        if _check_for(profile, rule_id, feature) is None:
+            checks = []
+        statuses = [_apply(c, inputs[c.features[0]]) for c in checks
+                    if len(c.features) == 1 and inputs.get(c.features[0]) is not None]
+        statuses = [st for st in statuses if st != UNKNOWN]
+        if not statuses:
             out[name] = None
         else:
-            status = _apply(check, value)
-            out[name] = None if status == UNKNOWN else status == when
+            status = FAIL if FAIL in statuses else PASS
+            out[name] = status == when
     return out
 
 
@@ -644,6 +803,7 @@ def greeting_observation(times_ms: Sequence[int], raw_activity: Sequence[str], f
 
 __all__ = [
     "FaceFeatures", "HeadPose", "SkinModel", "fit_head_pose", "smile_score", "measure_face", "measure_regions",
+    "measure_hair", "gaze_yaw", "face_body_disagree", "body_head_yaw",
     "measure_badge", "parse_color", "grooming_rules", "grooming_verdicts", "applies_to_standard", "face_flags",
     "face_observation", "greeting_observation", "greeting_stand_limit_s", "GROOMING_FEATURES", "is_grooming",
 ]
@@ -651,4 +811,4 @@ __all__ = [
 
 def measure_face_result(result: Any, rgb: np.ndarray) -> FaceFeatures | None:
     """Face measurements of a fresh detector answer (FaceSampler's `measure`: held frames reuse them)."""
-    return measure_face(result.face, rgb) if result.face is not None else None
+    return measure_face(result.face, rgb, getattr(result, "hair", None)) if result.face is not None else None

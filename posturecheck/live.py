@@ -355,7 +355,9 @@ EstimatorFactory = Callable[[LiveConfig], Estimator]
 
 def default_face_factory() -> Any:
     """The bundled FaceLandmarker in VIDEO mode (head crop from the pose)."""
-    return FaceEstimator(FaceEstimatorOptions(running_mode="video"))
+    # One hair-model run per face (no mirror average): live practice holds each answer 0.5 s
+    # and judges grooming over seconds, so the cheaper, noisier mask is enough there.
+    return FaceEstimator(FaceEstimatorOptions(running_mode="video", hair_flip_average=False))
 
 
 def default_estimator_factory(config: LiveConfig) -> Estimator:

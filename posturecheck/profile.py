@@ -171,6 +171,9 @@ class Profile:
     rules: tuple[Rule, ...]
     min_visibility: float = 0.5
     source: str = ""
+    # Grooming: the face model's and the body model's head yaw may differ by this much
+    # before the head-angle rules say `unknown` (set in the profile's [defaults]).
+    face_body_max_yaw_diff_deg: float = 30.0
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -386,6 +389,8 @@ def _parse_profile(data: dict[str, Any], source: str) -> Profile:
         rules=rules,
         min_visibility=float(min_visibility),
         source=source,
+        face_body_max_yaw_diff_deg=float(_num(defaults.get("face_body_max_yaw_diff_deg", 30.0),
+                                              "defaults.face_body_max_yaw_diff_deg") or 30.0),
     )
 
 

@@ -6,8 +6,10 @@ Frames: live-sized (long side 640, as posturecheck.live) from a video, or by def
 upper-body press photos of ../shared/data/grooming_dev held for 1 s each with a small
 per-frame shift (30 fps timestamps). The process is pinned to `--cores` CPUs.
 
-Prints, per frame: pose (lite, VIDEO) alone; the face model on the head crop (VIDEO);
-measure_face (head pose, smile, skin-colour regions) per fresh face; grooming verdicts;
+Prints, per frame: pose (lite, VIDEO) alone; the face model on the head crop (VIDEO, no
+hair); the whole face stage per face as live practice runs it (face model + one hair-model
+run) and as analyze runs it (the hair model on the crop and its mirror); one hair-model run; measure_face (head pose, smile, gaze, colour and hair
+regions) per fresh face; grooming verdicts;
 then the whole live loop (lite pose + face + FrameAnalyzer with grooming) in fps with the
 face model on every frame and at lower rates (the answer held up to 0.5 s), and the
 machine's load average before and after (numbers under load mean little).
@@ -25,7 +27,8 @@ import numpy as np
 
 from posturecheck.analyze import FACE_HOLD_MS, FrameAnalyzer
 from posturecheck.face import FaceEstimator, FaceEstimatorOptions, FaceSampler
-from posturecheck.grooming import grooming_verdicts, measure_face
+from posturecheck.grooming import grooming_verdicts, measure_face_result
+from posturecheck.hair import HairSegmenter
 from posturecheck.pose import PoseEstimator, PoseEstimatorOptions
 from posturecheck.profile import load_profile
 from posturecheck.sources import VideoSource, read_image
@@ -69,15 +72,32 @@ def stage_costs(frames: list[np.ndarray]) -> dict[str, float]:
         t0 = time.perf_counter()
         poses = [pose_est.detect(f, ts(i)).person for i, f in enumerate(frames)]
         out["pose lite"] = 1000 * (time.perf_counter() - t0) / len(frames)
-    with FaceEstimator(FaceEstimatorOptions(running_mode="video")) as face_est:
+    with FaceEstimator(FaceEstimatorOptions(running_mode="video", hair=False)) as face_est:
         t0 = time.perf_counter()
         faces = [face_est.detect(f, ts(i), p).face for i, (f, p) in enumerate(zip(frames, poses))]
         out["face model (head crop)"] = 1000 * (time.perf_counter() - t0) / len(frames)
-    found = [(f, face) for f, face in zip(frames, faces) if face is not None]
+    with FaceEstimator(FaceEstimatorOptions(running_mode="video", hair_flip_average=False)) as face_est:
+        t0 = time.perf_counter()
+        results = [face_est.detect(f, ts(i), p) for i, (f, p) in enumerate(zip(frames, poses))]
+        n_faces = max(1, sum(r.face is not None for r in results))
+        out["face stage/face (live)"] = 1000 * (time.perf_counter() - t0) / n_faces
+    with FaceEstimator(FaceEstimatorOptions(running_mode="video")) as face_est:
+        t0 = time.perf_counter()
+        results = [face_est.detect(f, ts(i), p) for i, (f, p) in enumerate(zip(frames, poses))]
+        n_faces = max(1, sum(r.face is not None for r in results))
+        out["face stage/face (analyze)"] = 1000 * (time.perf_counter() - t0) / n_faces
+    with HairSegmenter(flip_average=False) as seg:
+        pairs = [(f, r.face) for f, r in zip(frames, results) if r.face is not None]
+        if pairs:
+            t0 = time.perf_counter()
+            for f, face in pairs:
+                seg.segment(f, face)
+            out["hair model run per face"] = 1000 * (time.perf_counter() - t0) / len(pairs)
+    found = [(f, r) for f, r in zip(frames, results) if r.face is not None]
     out["faces found"] = float(len(found))
     if found:
         t0 = time.perf_counter()
-        feats = [measure_face(face, f) for f, face in found]
+        feats = [measure_face_result(r, f) for f, r in found]
         out["measure_face"] = 1000 * (time.perf_counter() - t0) / len(found)
         t0 = time.perf_counter()
         for ff in feats:
@@ -91,15 +111,14 @@ def live_fps(frames: list[np.ndarray], interval_ms: int | None) -> tuple[float, 
     profile = load_profile()
     analyzer = FrameAnalyzer(profile, grooming=interval_ms is not None)
     with PoseEstimator(PoseEstimatorOptions(model="lite", running_mode="video")) as pose_est, \
-            FaceEstimator(FaceEstimatorOptions(running_mode="video")) as face_est:
+            FaceEstimator(FaceEstimatorOptions(running_mode="video", hair_flip_average=False)) as face_est:
         sampler = FaceSampler(face_est, interval_ms=interval_ms or 0, hold_ms=FACE_HOLD_MS)
         t0 = time.perf_counter()
         for i, rgb in enumerate(frames):
             res = pose_est.detect(rgb, ts(i))
             face = None
             if interval_ms is not None:
-                _, face = sampler.step(rgb, ts(i), res.person,
-                                       measure=lambda r, img: measure_face(r.face, img) if r.face else None)
+                _, face = sampler.step(rgb, ts(i), res.person, measure=measure_face_result)
             analyzer.process(res, i, face=face)
         return len(frames) / (time.perf_counter() - t0), sampler.runs
 

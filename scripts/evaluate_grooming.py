@@ -3,13 +3,16 @@
 Usage:
   python scripts/evaluate_grooming.py [--details] [--no-dev] [--write-fixtures]
 
-1. ../shared/data/grooming_dev (64 labelled faces): runs pose + face the way `analyze` does
-   (face model on a crop around the pose head, the whole frame as fallback), measures each
-   face, and prints right / wrong / unknown per observation (smiling, bangs, ears_covered,
-   beard, head turned) with the profile's limits. Then, per measurement, the leave-one-out
-   cross-validated accuracy of a single threshold refitted on the other 63 faces: how well
-   "one threshold" generalises to a face it was not chosen on (the profile's round limits
-   were picked near the dev optimum, so the agreement above is optimistic; the CV is not).
+1. ../shared/data/grooming_dev (64 labelled faces): runs pose + face + hair the way `analyze`
+   does (face model on a crop around the pose head, the whole frame as fallback; the hair
+   model on a crop around the face), measures each face, and prints right / wrong / unknown
+   and F1 / precision / recall per observation (smiling, bangs, ears covered, beard, head
+   turned, long hair loose) with the profile's limits. Then, per check, leave-one-out
+   cross-validated F1 / precision / recall of the check's threshold(s) refitted on the other
+   faces (a rule with several measurements fails when any is over its threshold): how well
+   the checks generalise to a face they were not fitted on (the profile's round limits were
+   picked near the dev optimum, so the agreement above is optimistic; the CV is not). Head
+   turned uses the profile's angle limits (not fitted) with and without the gaze check.
 2. ../shared/data/dev full-body photos: how many faces the face model finds on the whole
    frame and how many via the crop around the pose head.
 3. --write-fixtures: tests/fixtures/face/<id>.json for a fixed subset of faces: mesh
@@ -25,8 +28,13 @@ from typing import Any, Callable
 
 import numpy as np
 
+import dataclasses
+import itertools
+
 from posturecheck.face import FaceEstimator, FaceEstimatorOptions
-from posturecheck.grooming import FaceFeatures, face_flags, grooming_verdicts, measure_face
+from posturecheck.features import compute_features
+from posturecheck.grooming import (FaceFeatures, body_head_yaw, face_flags, grooming_verdicts, measure_face,
+                                   measure_face_result)
 from posturecheck.pose import PoseEstimator, PoseEstimatorOptions
 from posturecheck.profile import load_profile
 from posturecheck.rules import FAIL, UNKNOWN
@@ -43,7 +51,7 @@ FIXTURE_IDS = ("celebahq_10583", "celebahq_12083", "celebahq_14761", "celebahq_2
                "celebahq_16364", "celebahq_10849", "celebahq_15485", "celebahq_9205", "celebahq_19129",
                "deepface_img3", "deepface_img21", "deepface_img29", "deepface_img47", "deepface_img13",
                "celebahq_24869")
-LABEL_FIELDS = ("male", "smiling", "bangs", "ears_covered", "beard", "head_turned_or_tilted")
+LABEL_FIELDS = ("male", "smiling", "bangs", "ears_covered", "beard", "head_turned_or_tilted", "long_hair_tied")
 
 # observation → (label field, prediction from one face's flags / eyes_forward verdict)
 Predict = Callable[[dict[str, Any], str | None], bool | None]
@@ -54,58 +62,97 @@ OBSERVATIONS: tuple[tuple[str, str, Predict], ...] = (
     ("beard", "beard", lambda fl, eyes: fl["beard"]),
     ("head_turned", "head_turned_or_tilted", lambda fl, eyes: None if eyes in (None, UNKNOWN) else eyes == FAIL),
 )
-# measurement → (label field, larger value means the label is true?)
-MEASUREMENTS: tuple[tuple[str, str, int], ...] = (
-    ("smile_score", "smiling", +1),
-    ("forehead_hair", "bangs", +1),
-    ("ear_skin", "ears_covered", -1),
-    ("beard", "beard", +1),
+# Cross-validated checks: name → (label field, label value that is the positive class,
+# measurements; the check says "positive" when any measurement is above its threshold).
+CV_CHECKS: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
+    ("smiling", "smiling", True, ("smile_score",)),
+    ("bangs", "bangs", True, ("forehead_hair",)),
+    ("ears_covered", "ears_covered", True, ("ear_hair",)),
+    ("beard", "beard", True, ("beard", "beard_hair", "beard_dark")),
+    ("beard, men only", "beard", True, ("beard", "beard_hair", "beard_dark")),
+    ("long_hair_loose", "long_hair_tied", False, ("loose_hair",)),
 )
 
 
-def detect_faces(items: list[dict], folder: Path) -> dict[str, tuple[Any, Any, str]]:
-    """id → (FaceLandmarks | None via the analyze path, FaceLandmarks | None on the whole frame, pose found?)."""
+def detect_faces(items: list[dict], folder: Path) -> dict[str, tuple[Any, Any, str, Any, Any, Any]]:
+    """id → (FaceLandmarks | None via the analyze path, FaceLandmarks | None on the whole frame,
+    pose found?, frame, FaceFeatures | None, body features | None)."""
     out = {}
     with PoseEstimator(PoseEstimatorOptions(model="full", running_mode="image", num_poses=5)) as pose_est, \
             FaceEstimator(FaceEstimatorOptions(running_mode="image")) as face_est, \
-            FaceEstimator(FaceEstimatorOptions(running_mode="image", head_crop=False)) as whole_est:
+            FaceEstimator(FaceEstimatorOptions(running_mode="image", head_crop=False, hair=False)) as whole_est:
         for item in items:
             rgb = read_image(folder / item["file"], max_side=MAX_SIDE)
             pose = pose_est.detect(rgb).person
-            face = face_est.detect(rgb, 0, pose).face
+            res = face_est.detect(rgb, 0, pose)
             whole = whole_est.detect(rgb).face
-            out[item["id"]] = (face, whole, "pose" if pose is not None else "no pose", rgb)
+            feats = measure_face_result(res, rgb) if res.face is not None else None
+            body = compute_features(pose) if pose is not None else None
+            out[item["id"]] = (res.face, whole, "pose" if pose is not None else "no pose", rgb, feats, body)
     return out
 
 
-def _best_threshold(x: np.ndarray, y: np.ndarray) -> float:
-    cands = np.unique(x)
-    acc = [np.mean((x >= t) == y) for t in cands]
-    return float(cands[int(np.argmax(acc))])
+def prf(pred: list[bool], truth: list[bool]) -> tuple[float, float, float]:
+    """(F1, precision, recall) of the positive class."""
+    p, y = np.array(pred, bool), np.array(truth, bool)
+    tp, fp, fn = int((p & y).sum()), int((p & ~y).sum()), int((~p & y).sum())
+    prec, rec = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return 2 * prec * rec / max(prec + rec, 1e-9), prec, rec
 
 
-def loo_accuracy(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """(leave-one-out accuracy of a refitted threshold, threshold on all, its accuracy on all)."""
-    ok = 0
+def _cuts(x: np.ndarray) -> np.ndarray:
+    u = np.unique(x)
+    return np.concatenate([[u[0] - 1.0], (u[:-1] + u[1:]) / 2.0, [u[-1] + 1.0]])
+
+
+def fit_thresholds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Thresholds (one per column) maximising accuracy of "any column above its threshold"."""
+    best, best_acc = None, -1.0
+    for ts in itertools.product(*(_cuts(x[:, j]) for j in range(x.shape[1]))):
+        acc = float((((x > np.array(ts)).any(axis=1)) == y).mean())
+        if acc > best_acc:
+            best, best_acc = np.array(ts), acc
+    assert best is not None
+    return best
+
+
+def loo_prf(x: np.ndarray, y: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray]:
+    """Leave-one-out (F1, precision, recall) of refitted thresholds, and the thresholds on all."""
+    pred = []
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
-        ok += int((x[i] >= _best_threshold(x[keep], y[keep])) == y[i])
-    t = _best_threshold(x, y)
-    return ok / len(y), t, float(np.mean((x >= t) == y))
+        pred.append(bool((x[i] > fit_thresholds(x[keep], y[keep])).any()))
+    return prf(pred, list(y)), fit_thresholds(x, y)
+
+
+def _without_gaze(profile: Any) -> Any:
+    """The profile with eyes_forward's gaze check removed (to measure what the irises add)."""
+    rules = []
+    for r in profile.rules:
+        if r.id == "grooming.eyes_forward":
+            r = dataclasses.replace(r, checks=tuple(c for c in r.checks if "face_gaze_yaw_deg" not in c.features))
+        rules.append(r)
+    return dataclasses.replace(profile, rules=tuple(rules))
 
 
 def grooming_dev(details: bool, write_fixtures: bool) -> None:
     profile = load_profile()
+    no_gaze = _without_gaze(profile)
     items = json.loads((GROOMING / "labels.json").read_text(encoding="utf-8"))
     found = detect_faces(items, GROOMING)
     feats: dict[str, FaceFeatures | None] = {}
-    counts = {name: {"right": 0, "wrong": 0, "unknown": 0} for name, *_ in OBSERVATIONS}
+    counts = {name: {"right": 0, "wrong": 0, "unknown": 0, "pred": [], "truth": []} for name, *_ in OBSERVATIONS}
+    turned_no_gaze: dict[str, list[bool]] = {"pred": [], "truth": []}
     for item in items:
-        face, _, _, rgb = found[item["id"]]
-        ff = measure_face(face, rgb) if face is not None else None
+        face, _, _, rgb, ff, body = found[item["id"]]
         feats[item["id"]] = ff
         flags = face_flags(profile, ff)
-        eyes = next(v.status for v in grooming_verdicts(profile, ff) if v.rule_id == "grooming.eyes_forward")
+        kw = dict(body_view=body.view if body is not None else "unknown", body_head_yaw_deg=body_head_yaw(body))
+        eyes = next(v.status for v in grooming_verdicts(profile, ff, **kw) if v.rule_id == "grooming.eyes_forward")
+        eyes_ng = next(v.status for v in grooming_verdicts(no_gaze, ff, **kw) if v.rule_id == "grooming.eyes_forward")
+        if eyes_ng != UNKNOWN and item.get("head_turned_or_tilted") is not None:
+            turned_no_gaze["pred"].append(eyes_ng == FAIL)
+            turned_no_gaze["truth"].append(bool(item["head_turned_or_tilted"]))
         wrong = []
         for name, label_field, predict in OBSERVATIONS:
             truth = item.get(label_field)
@@ -114,29 +161,44 @@ def grooming_dev(details: bool, write_fixtures: bool) -> None:
             pred = predict(flags, eyes)
             key = "unknown" if pred is None else ("right" if pred == truth else "wrong")
             counts[name][key] += 1
+            if pred is not None:
+                counts[name]["pred"].append(pred)
+                counts[name]["truth"].append(bool(truth))
             if key != "right":
                 wrong.append(f"{name}={pred} (label {truth})")
         if details and (wrong or ff is None):
-            desc = "no face" if ff is None else (f"yaw {ff.yaw_deg:.0f} pitch {ff.pitch_deg:.0f} roll {ff.roll_deg:.0f} "
-                                                 f"smile {ff.smile_score} forehead {ff.forehead_hair} "
-                                                 f"ear {ff.ear_skin} beard {ff.beard}")
+            desc = "no face" if ff is None else (
+                f"yaw {ff.yaw_deg:.0f} gaze {ff.gaze_yaw_deg} pitch {ff.pitch_deg:.0f} roll {ff.roll_deg:.0f} "
+                f"smile {ff.smile_score} forehead {ff.forehead_hair} ear {ff.ear_hair} beard {ff.beard}/"
+                f"{ff.beard_hair} loose {ff.loose_hair} collar {ff.collar_hair}")
             print(f"  {item['id']:18s} {desc}: {', '.join(wrong)}")
     n_found = sum(f is not None for f in feats.values())
     print(f"grooming_dev: face found on {n_found}/{len(items)} photos")
-    print(f"{'observation':14s} {'right':>5s} {'wrong':>5s} {'unknown':>7s} {'agreement':>9s}")
+    print("\nWith the profile's limits (optimistic for limits set on these faces):")
+    print(f"{'observation':16s} {'right':>5s} {'wrong':>5s} {'unknown':>7s} {'agree':>6s} {'F1':>5s} {'prec':>5s} {'rec':>5s}")
     for name, c in counts.items():
         judged = c["right"] + c["wrong"]
-        print(f"{name:14s} {c['right']:5d} {c['wrong']:5d} {c['unknown']:7d} {c['right'] / max(judged, 1):9.2f}")
-    print("\nLeave-one-out CV of one threshold per measurement (refitted on the other faces):")
-    print(f"{'measurement':14s} {'n':>3s} {'CV acc':>6s} {'all-data best':>13s} {'at':>7s} {'majority':>8s}")
-    for attr, label_field, sign in MEASUREMENTS:
-        pairs = [(getattr(f, attr), it[label_field]) for it in items
-                 if (f := feats[it["id"]]) is not None and getattr(f, attr) is not None and it[label_field] is not None]
-        x = sign * np.array([p[0] for p in pairs], dtype=float)
-        y = np.array([p[1] for p in pairs], dtype=bool)
-        cv, t, acc = loo_accuracy(x, y)
-        majority = max(y.mean(), 1 - y.mean())
-        print(f"{attr:14s} {len(y):3d} {cv:6.2f} {acc:13.2f} {sign * t:7.3f} {majority:8.2f}")
+        f1, p, r = prf(c["pred"], c["truth"])
+        print(f"{name:16s} {c['right']:5d} {c['wrong']:5d} {c['unknown']:7d} {c['right'] / max(judged, 1):6.2f} "
+              f"{f1:5.2f} {p:5.2f} {r:5.2f}")
+    f1, p, r = prf(turned_no_gaze["pred"], turned_no_gaze["truth"])
+    print(f"{'head_turned, no gaze check':28s} F1 {f1:.2f} precision {p:.2f} recall {r:.2f} "
+          f"(n={len(turned_no_gaze['truth'])})")
+    print("\nLeave-one-out CV of the checks' thresholds (refitted on the other faces):")
+    print(f"{'check':16s} {'n':>3s} {'F1':>5s} {'prec':>5s} {'rec':>5s}  thresholds fitted on all")
+    # (the beard rule is judged for the men's standard only: "men only" is its own scope)
+    for name, label_field, positive, attrs in CV_CHECKS:
+        rows = [([getattr(f, a) for a in attrs], it[label_field] == positive) for it in items
+                if (f := feats[it["id"]]) is not None and it.get(label_field) is not None
+                and all(getattr(f, a) is not None for a in attrs)
+                and (it.get("male") or "men only" not in name)]
+        if len(rows) < 4:
+            continue
+        x = np.array([r[0] for r in rows], dtype=float)
+        y = np.array([r[1] for r in rows], dtype=bool)
+        (f1, p, r), t = loo_prf(x, y)
+        print(f"{name:16s} {len(y):3d} {f1:5.2f} {p:5.2f} {r:5.2f}  "
+              + ", ".join(f"{a} > {v:.3g}" for a, v in zip(attrs, t)))
     if write_fixtures:
         FIXTURES.mkdir(parents=True, exist_ok=True)
         by_id = {it["id"]: it for it in items}
@@ -163,7 +225,7 @@ def dev_full_body() -> None:
     print(f"  face found on the whole frame only: {whole}")
     print(f"  face found the analyze way (head crop, whole-frame fallback): {crop} ({via_crop} via the head crop)")
     for it in items:
-        face, wh, pose, rgb = found[it["id"]]
+        face, wh, pose, rgb, _, _ = found[it["id"]]
         w = "-" if face is None else f"{face.width_px:.0f}px {face.source}"
         print(f"    {it['id']:32s} {rgb.shape[1]}x{rgb.shape[0]}  {pose:8s} face: {w:18s} whole frame: "
               f"{'yes' if wh is not None else 'no'}")

@@ -111,20 +111,28 @@ def test_finds_face_with_478_landmarks(faces: dict[str, np.ndarray]) -> None:
         assert np.ptp(points[:468, 0]) > 0.1, name
 
 
-def test_iris_points_are_eye_contour_means(faces: dict[str, np.ndarray]) -> None:
+def test_iris_points_are_the_models_own_irises(faces: dict[str, np.ndarray]) -> None:
+    """Real irises: a centre inside its eye and 4 boundary points on a circle around it."""
     from mediapipe.tasks.python.vision import FaceLandmarksConnections as conn
 
     right = contour(conn.FACE_LANDMARKS_RIGHT_EYE)  # iris 468-472
     left = contour(conn.FACE_LANDMARKS_LEFT_EYE)  # iris 473-477
     assert len(right) == len(left) == 16
     assert contour(conn.FACE_LANDMARKS_RIGHT_IRIS) == [469, 470, 471, 472]
-    record = face_record()["approximated_iris"]
-    assert record["points_468_472"] == right and record["points_473_477"] == left
+    record = face_record()["iris"]
+    assert str(right) in record["points_468_472"] and str(left) in record["points_473_477"]
     for name, points in faces.items():
-        for iris, eye in ((range(468, 473), right), (range(473, 478), left)):
-            expected = points[eye].mean(axis=0)
-            np.testing.assert_allclose(points[list(iris)], np.tile(expected, (5, 1)),
-                                       atol=1e-4, err_msg=name)
+        for iris, eye in ((list(range(468, 473)), right), (list(range(473, 478)), left)):
+            centre, ring = points[iris[0]], points[iris[1:]]
+            lo, hi = points[eye, 0].min(), points[eye, 0].max()
+            assert lo < centre[0] < hi, name  # between the eye corners
+            radius = np.linalg.norm(ring[:, :2] - centre[:2], axis=1)
+            eye_width = hi - lo
+            assert np.all(radius > 0.1 * eye_width) and np.all(radius < 0.5 * eye_width), (name, radius)
+            # z is the eye contour's mean (the model gives irises in 2-D)
+            np.testing.assert_allclose(points[iris, 2], points[eye, 2].mean(), atol=1e-4, err_msg=name)
+            # no longer the contour mean in x, y (the old approximation)
+            assert np.abs(centre[:2] - points[eye, :2].mean(axis=0)).max() > 1e-4, name
 
 
 def test_video_mode_finds_face() -> None:

@@ -23,9 +23,12 @@ from posturecheck.face import (FaceLandmarks, FaceResult, FaceSampler, ReplayFac
                                head_box)
 from posturecheck.grooming import (CANONICAL_BASIS, CANONICAL_MOUTH_WIDTH_CM, CHIN, FACE_FEATURE_NAMES,
                                    NEUTRAL_FACE_PITCH_DEG, UPPER_LIP, FaceFeatures, applies_to_standard,
-                                   ear_polygon, face_flags, face_observation, fit_head_pose, forehead_polygon,
-                                   greeting_observation, grooming_verdicts, measure_badge, measure_face,
-                                   measure_regions, parse_color, smile_score)
+                                   collar_polygon, ear_polygon, face_body_disagree, face_flags,
+                                   face_observation, fit_head_pose, forehead_polygon, gaze_yaw,
+                                   greeting_observation, grooming_verdicts, hair_forehead_polygon,
+                                   loose_polygon, measure_badge, measure_face, measure_hair, measure_regions,
+                                   parse_color, smile_score)
+from posturecheck.hair import HairMask
 from posturecheck.landmarks import load_fixture
 from posturecheck.pose import PoseResult, ReplayEstimator
 from posturecheck.profile import load_profile
@@ -42,6 +45,7 @@ PROFILE = load_profile()
 FACE_KEYS = {"found", "yaw_deg", "pitch_deg", "roll_deg", "smile_score", "smiling", "bangs", "ears_covered", "beard"}
 SKIN_RGB = (205, 160, 130)
 HAIR_RGB = (50, 35, 25)
+STUBBLE_RGB = (95, 92, 90)   # grey stubble: no redness
 
 
 def fixture(name: str) -> tuple[FaceLandmarks, dict]:
@@ -168,42 +172,114 @@ def test_fixture_smiles_agree_with_labels():
 # ============================================================================ image regions
 
 
-def painted_face(face: FaceLandmarks, *, forehead=False, ears=False, beard=False, noise=3.0) -> np.ndarray:
-    """A synthetic picture: skin inside the mesh, dark hair elsewhere; optional hair regions."""
+def painted_face(face: FaceLandmarks, *, forehead=False, ears=False, beard=False, noise=3.0,
+                 skin=SKIN_RGB, gain=1.0) -> np.ndarray:
+    """A synthetic picture: skin inside the mesh, dark hair elsewhere; optional hair regions.
+    `gain` scales the whole picture (dim light)."""
     w, h = face.image_size
     img = np.zeros((h, w, 3), np.float32) + HAIR_RGB
     hull = cv2.convexHull(face.points[:468, :2].astype(np.float32)).reshape(-1, 2)
-    cv2.fillPoly(img, [np.round(hull).astype(np.int32)], SKIN_RGB)
+    cv2.fillPoly(img, [np.round(hull).astype(np.int32)], skin)
     pose = fit_head_pose(face.points)
     if ears:
         for side in (-1, 1):
-            cv2.fillPoly(img, [np.round(ear_polygon(pose, side)).astype(np.int32)], SKIN_RGB)
+            cv2.fillPoly(img, [np.round(ear_polygon(pose, side)).astype(np.int32)], skin)
     if forehead:
         cv2.fillPoly(img, [np.round(forehead_polygon(face.points)).astype(np.int32)], HAIR_RGB)
     if beard:
         for region in (CHIN, UPPER_LIP):
-            cv2.fillPoly(img, [np.round(face.points[list(region), :2]).astype(np.int32)], HAIR_RGB)
+            cv2.fillPoly(img, [np.round(face.points[list(region), :2]).astype(np.int32)], STUBBLE_RGB)
     rng = np.random.default_rng(0)
-    return np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
+    return np.clip(img * gain + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
 
 
 def test_regions_on_a_painted_face():
     face, _ = fixture("deepface_img29")
     pose = fit_head_pose(face.points)
     clean = measure_regions(painted_face(face, ears=True), face.points, pose)
-    assert clean[0] < 0.05 and clean[1] > 0.9 and clean[2] < 0.05
+    assert clean[0] < 0.05 and clean[1] > 0.9 and abs(clean[2]) <= 1.5
     groomed_badly = measure_regions(painted_face(face, forehead=True, beard=True), face.points, pose)
-    assert groomed_badly[0] > 0.9 and groomed_badly[1] < 0.05 and groomed_badly[2] > 0.9
+    assert groomed_badly[0] > 0.9 and groomed_badly[1] < 0.05 and groomed_badly[2] > 8.0
+    assert abs(clean[3]) < 0.05 and groomed_badly[3] > 0.3  # grey stubble: darker than the cheeks
+
+
+def test_beard_colour_is_relative_to_the_cheeks_not_the_skin_tone_or_light():
+    """The a* deficit of the lower face: the same for dark and light skin, dim and bright light."""
+    face, _ = fixture("deepface_img29")
+    pose = fit_head_pose(face.points)
+    for gain in (0.45, 1.0):                       # dim / normal light
+        for skin in ((205, 160, 130), (110, 70, 50)):  # light / dark skin
+            clean = measure_regions(painted_face(face, ears=True, skin=skin, gain=gain), face.points, pose)
+            assert abs(clean[2]) <= 1.5 and abs(clean[3]) < 0.05, (gain, skin)
+            stubbled = measure_regions(painted_face(face, ears=True, beard=True, skin=skin, gain=gain),
+                                       face.points, pose)
+            assert stubbled[2] > 4.0, (gain, skin)
+
+
+def painted_hair(face: FaceLandmarks, *, forehead=False, ears=False, loose=False, collar=False,
+                 beard=False) -> HairMask:
+    """A synthetic hair mask over the whole frame: 1 inside the chosen regions."""
+    w, h = face.image_size
+    prob = np.zeros((h, w), np.float32)
+    pose = fit_head_pose(face.points)
+    polys = []
+    if forehead:
+        polys.append(hair_forehead_polygon(face.points))
+    for side in (-1, 1):
+        polys += ([ear_polygon(pose, side)] if ears else []) + ([loose_polygon(pose, side)] if loose else []) \
+            + ([collar_polygon(pose, side)] if collar else [])
+    if beard:
+        polys += [face.points[list(CHIN), :2], face.points[list(UPPER_LIP), :2]]
+    for poly in polys:
+        cv2.fillPoly(prob, [np.round(poly).astype(np.int32)], 1.0)
+    return HairMask(prob, 0.0, 0.0, 1.0)
+
+
+def test_hair_regions_from_a_mask():
+    face, _ = fixture("deepface_img29")
+    pose = fit_head_pose(face.points)
+    clean = measure_hair(painted_hair(face), face.points, pose)
+    assert clean == (0.0, 0.0, 0.0, 0.0, 0.0)
+    bad = measure_hair(painted_hair(face, forehead=True, ears=True, loose=True, collar=True, beard=True),
+                       face.points, pose)
+    assert all(v is not None and v > 0.9 for v in bad), bad
+    # each region on its own
+    assert measure_hair(painted_hair(face, ears=True), face.points, pose)[1] > 0.9
+    assert measure_hair(painted_hair(face, ears=True), face.points, pose)[0] < 0.05
+    assert measure_hair(painted_hair(face, beard=True), face.points, pose)[4] > 0.9
+    # a band outside the frame is not judged ("where the view allows")
+    w, h = face.image_size
+    low = FaceLandmarks(face.points + np.array([0.0, h - 5.0 - face.points[152, 1], 0.0]), (w, h))
+    hair = painted_hair(low, loose=True, collar=True)
+    judged = measure_hair(hair, low.points, fit_head_pose(low.points))
+    assert judged[2] is None and judged[3] is None
+
+
+def test_gaze_follows_the_irises():
+    face, _ = fixture("deepface_img29")
+    pts = face.points.copy()
+    pose = fit_head_pose(pts)
+    ahead = gaze_yaw(pts, pose)
+    assert abs(ahead - pose.yaw_deg) < 12
+    eye_w = np.linalg.norm(pts[133, :2] - pts[33, :2])
+    for sign in (1.0, -1.0):  # irises moved towards image right = the person's own left
+        moved = pts.copy()
+        moved[468:478, 0] += sign * 0.25 * eye_w
+        assert sign * (gaze_yaw(moved, pose) - ahead) > 15
 
 
 def test_measure_face_needs_the_image_and_a_large_enough_face():
     face, _ = fixture("deepface_img29")
     mesh_only = measure_face(face)
     assert mesh_only.smile_score is not None and mesh_only.forehead_hair is None and mesh_only.beard is None
+    assert mesh_only.gaze_yaw_deg is not None
     small = FaceLandmarks(face.points * 0.1, face.image_size, face.source)
-    assert measure_face(small, painted_face(face)).forehead_hair is None
-    full = measure_face(face, painted_face(face, ears=True))
-    assert full.found and full.forehead_hair is not None and full.ear_skin is not None
+    assert measure_face(small, painted_face(face), painted_hair(face)).forehead_hair is None
+    assert measure_face(small, painted_face(face)).beard is None
+    no_mask = measure_face(face, painted_face(face, ears=True))
+    assert no_mask.forehead_hair is None and no_mask.ear_hair is None and no_mask.ear_skin is not None
+    full = measure_face(face, painted_face(face, ears=True), painted_hair(face, forehead=True))
+    assert full.found and full.forehead_hair > 0.9 and full.ear_hair == 0.0 and full.ear_skin is not None
     assert set(full.rule_inputs()) == set(FACE_FEATURE_NAMES) | {"view"}
 
 
@@ -229,7 +305,8 @@ def test_badge_on_the_left_chest():
 
 def features(**changes) -> FaceFeatures:
     base = dict(found=True, yaw_deg=2.0, pitch_deg=1.0, roll_deg=-1.0, smile_score=1.3, forehead_hair=0.05,
-                ear_skin=0.4, beard=0.1, face_width_px=180.0, source="frame")
+                ear_skin=0.4, beard=0.1, face_width_px=180.0, source="frame", gaze_yaw_deg=3.0, ear_hair=0.1,
+                loose_hair=0.0, collar_hair=0.0, beard_hair=0.0, beard_dark=0.1)
     base.update(changes)
     return FaceFeatures(**base)
 
@@ -240,7 +317,7 @@ def statuses(face, standard=None, **kw):
 
 def test_grooming_rules_exist_with_standard_variants():
     ids = {"grooming.smile", "grooming.eyes_forward", "grooming.hair_forehead", "grooming.hair_ears",
-           "grooming.no_beard", "grooming.badge"}
+           "grooming.no_beard", "grooming.badge", "grooming.hair_collar", "grooming.hair_tied"}
     assert ids <= set(PROFILE.ids)
     for rid in ids:
         rule = PROFILE.rule(rid)
@@ -248,20 +325,47 @@ def test_grooming_rules_exist_with_standard_variants():
     assert not applies_to_standard(PROFILE.rule("grooming.no_beard"), "women")
     assert applies_to_standard(PROFILE.rule("grooming.no_beard"), "men")
     assert applies_to_standard(PROFILE.rule("grooming.hair_ears"), None)
-
+    assert applies_to_standard(PROFILE.rule("grooming.hair_collar"), "men")
+    assert not applies_to_standard(PROFILE.rule("grooming.hair_collar"), "women")
+    assert applies_to_standard(PROFILE.rule("grooming.hair_tied"), "women")
+    assert not applies_to_standard(PROFILE.rule("grooming.hair_tied"), "men")
+    for rid in ("grooming.hair_collar", "grooming.hair_tied"):
+        rule = PROFILE.rule(rid)
+        assert set(rule.title) == set(rule.messages) == {"en", "zh"}
+        assert rule.checks and all(c.max is not None for c in rule.checks)  # limits live in the profile
 
 def test_well_groomed_passes_and_each_fault_fails():
-    st = statuses(features(), "men")
-    assert all(st[r][0] == PASS for r in st if r != "grooming.badge"), st
-    for change, rid in [({"smile_score": 1.0}, "grooming.smile"), ({"yaw_deg": 35.0}, "grooming.eyes_forward"),
-                        ({"pitch_deg": -25.0}, "grooming.eyes_forward"), ({"roll_deg": -14.0}, "grooming.eyes_forward"),
-                        ({"forehead_hair": 0.6}, "grooming.hair_forehead"), ({"ear_skin": 0.0}, "grooming.hair_ears"),
-                        ({"beard": 0.9}, "grooming.no_beard")]:
-        assert statuses(features(**change), "men")[rid][0] == FAIL, (change, rid)
+    for std in ("men", "women"):
+        st = statuses(features(), std)
+        assert all(st[r][0] == PASS for r in st if r != "grooming.badge" and st[r][1] != "not_for_standard"), st
+    for change, rid, std in [
+            ({"smile_score": 1.0}, "grooming.smile", "men"), ({"yaw_deg": 35.0}, "grooming.eyes_forward", "men"),
+            ({"pitch_deg": -25.0}, "grooming.eyes_forward", "men"), ({"roll_deg": -14.0}, "grooming.eyes_forward", "men"),
+            ({"gaze_yaw_deg": 40.0}, "grooming.eyes_forward", "men"),
+            ({"forehead_hair": 0.6}, "grooming.hair_forehead", "men"), ({"ear_hair": 0.9}, "grooming.hair_ears", "men"),
+            ({"beard": 12.0}, "grooming.no_beard", "men"), ({"beard_hair": 0.6}, "grooming.no_beard", "men"),
+            ({"beard_dark": 0.6}, "grooming.no_beard", "men"),
+            ({"collar_hair": 0.6}, "grooming.hair_collar", "men"), ({"loose_hair": 0.6}, "grooming.hair_tied", "women")]:
+        assert statuses(features(**change), std)[rid][0] == FAIL, (change, rid)
+    # a band the camera cannot see: unknown, never pass or fail
+    assert statuses(features(loose_hair=None), "women")["grooming.hair_tied"][0] == UNKNOWN
+    assert statuses(features(collar_hair=None), "men")["grooming.hair_collar"][0] == UNKNOWN
+
+
+def test_face_and_body_disagreeing_on_yaw_give_unknown_not_fail():
+    turned = features(yaw_deg=35.0, gaze_yaw_deg=35.0)
+    assert statuses(turned, "men", body_head_yaw_deg=33.0)["grooming.eyes_forward"][0] == FAIL
+    st = statuses(turned, "men", body_head_yaw_deg=-5.0)
+    assert st["grooming.eyes_forward"] == (UNKNOWN, "face_body_disagree")
+    assert st["grooming.smile"][0] == PASS  # rules without head angles are still judged
+    limit = PROFILE.face_body_max_yaw_diff_deg
+    assert not face_body_disagree(PROFILE, turned, 35.0 - limit + 1.0)
+    assert face_body_disagree(PROFILE, turned, 35.0 - limit - 1.0)
+    assert not face_body_disagree(PROFILE, turned, None)
 
 
 def test_standard_decides_which_rules_apply():
-    bearded = features(beard=0.9, forehead_hair=0.8, ear_skin=0.0)
+    bearded = features(beard=12.0, forehead_hair=0.8, ear_hair=0.9)
     men, women, none = statuses(bearded, "men"), statuses(bearded, "women"), statuses(bearded, None)
     assert men["grooming.no_beard"][0] == FAIL and men["grooming.hair_forehead"][0] == FAIL
     assert women["grooming.no_beard"] == (UNKNOWN, "not_for_standard")
@@ -365,14 +469,15 @@ def test_face_only_photo_gets_grooming_verdicts(tmp_path):
     face, _ = fixture("celebahq_14761")  # a smiling face
     img = _write_image(tmp_path / "face.png", painted_face(face, ears=True))
     analysis = analyze_path(img, AnalyzeOptions(standard="women"), estimator=ReplayEstimator([None]),
-                            face_estimator=ReplayFaceEstimator([face]))
+                            face_estimator=ReplayFaceEstimator([face], hairs=[painted_hair(face)]))
     rep = to_json(analysis, "en", "women")
     assert rep["person_found"] is False and rep["observations"]["face"]["found"] is True
     assert set(rep["observations"]["face"]) == FACE_KEYS
     st = {r["id"]: r for r in rep["rules"]}
     assert st["grooming.smile"]["status"] == PASS and st["grooming.eyes_forward"]["status"] == PASS
-    assert st["grooming.hair_ears"]["status"] == PASS
+    assert st["grooming.hair_ears"]["status"] == PASS and st["grooming.hair_tied"]["status"] == PASS
     assert st["grooming.no_beard"]["status"] == UNKNOWN and "standard" in st["grooming.no_beard"]["message"]
+    assert st["grooming.hair_collar"]["status"] == UNKNOWN  # a men's rule
     assert rep["score"] is not None
     assert any("Only the face" in w for w in rep["warnings"])
     text = to_text(rep, "zh")
@@ -435,7 +540,7 @@ def dev_faces():
         for item in items:
             rgb = read_image(GROOMING / item["file"])
             res = est.detect(rgb)
-            out[item["id"]] = (item, measure_face(res.face, rgb) if res.face is not None else None)
+            out[item["id"]] = (item, measure_face(res.face, rgb, res.hair) if res.face is not None else None)
     return out
 
 

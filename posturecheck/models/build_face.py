@@ -5,16 +5,20 @@ pose bundles by :mod:`posturecheck.models.build`, sha256-pinned below):
 
 * face detector: ``mediapipe/modules/face_detection/face_detection_short_range.tflite``
   (carries TFLite metadata, kept as is; finds faces within about 2 m of the camera);
-* face landmarks: ``mediapipe/modules/face_landmark/face_landmark.tflite`` (the legacy
-  FaceMesh model, 468 points, with metadata).
+* face landmarks: ``mediapipe/modules/face_landmark/face_landmark_with_attention.tflite``
+  (FaceMesh with attention: 468 mesh points plus refined lips, eyes and **irises**, with
+  metadata; its custom ops TransformTensorBilinear, TransformLandmarks and
+  Landmarks2TransformMatrix are registered by the Tasks runtime).
 
-The Tasks FaceLandmarker graph reads 478 points (468 mesh + 10 iris) from the landmark
-model's first output; fed the 468-point model as is it runs but returns garbage. So three
-standard TFLite ops are appended to the landmark model (FULLY_CONNECTED with a constant
-30x1404 matrix, RESHAPE, CONCATENATION) that append 10 *approximated* iris points: each
-eye's 5 iris points (centre + 4 on the iris boundary) are all set to the mean of that eye's
-16-point contour. The 468 mesh points are passed through unchanged (bit for bit); the face
-flag output stays second. The bundle has no blendshapes model and no face-geometry
+The Tasks FaceLandmarker graph reads 478 points (468 mesh + 10 iris, x y z) from the
+landmark model's first output and the face flag from the second. The attention model has
+seven outputs (mesh, lips, left eye, right eye, left iris, right iris, face flag; irises as
+5 x (x, y)). Four standard TFLite ops are appended: CONCATENATION of the mesh and both iris
+outputs -> [1,1,1,1424], FULLY_CONNECTED with a constant 30x1424 matrix (iris x and y copied;
+each iris point's z = the mean z of its eye's 16-point contour, as MediaPipe's own
+refinement does), RESHAPE, and CONCATENATION after the mesh -> [1,1,1,1434]. The outputs
+become (landmarks, face flag). The 468 mesh points are passed through unchanged (bit for
+bit); the lips and eye refinements are not applied. The bundle has no blendshapes model and no face-geometry
 pipeline (not in any registry package): create the FaceLandmarker with
 ``output_face_blendshapes=False`` and ``output_facial_transformation_matrixes=False``.
 
@@ -62,11 +66,11 @@ DETECTOR_ENTRY = "face_detector.tflite"
 LANDMARKS_ENTRY = "face_landmarks_detector.tflite"
 
 DETECTOR_MEMBER = "mediapipe/modules/face_detection/face_detection_short_range.tflite"
-LANDMARKS_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
+LANDMARKS_MEMBER = "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite"
 # Pinned sha256 of the upstream model files: a changed upstream file fails the build.
 PINNED_SHA256 = {
     DETECTOR_MEMBER: "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
-    LANDMARKS_MEMBER: "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    LANDMARKS_MEMBER: "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
 }
 
 N_MESH = 468
@@ -80,26 +84,33 @@ RIGHT_EYE_CONTOUR = (7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 16
 LEFT_EYE_CONTOUR = (249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398,
                     466)
 IRIS_CONTOURS = (RIGHT_EYE_CONTOUR,) * 5 + (LEFT_EYE_CONTOUR,) * 5  # points 468..477
+# The attention model's outputs, by name; its "left" iris is the one on the image's left
+# (the subject's right eye: points 468-472), as in MediaPipe's landmark refinement config.
+ATTENTION_OUTPUTS = ("output_mesh_identity", "output_lips", "output_left_eye", "output_right_eye",
+                     "output_left_iris", "output_right_iris", "conv_faceflag")
+IRIS_OUTPUTS = ("output_left_iris", "output_right_iris")  # -> points 468-472, 473-477
+IRIS_POINTS_PER_EYE = 5
 
 CHANGES = (
     f"`{DETECTOR_ENTRY}`: `{DETECTOR_MEMBER}` with its upstream TFLite metadata kept as is "
     "(\"Short Range Face Detection\", input normalization mean 127.5, std 127.5). "
     "Weights unchanged.",
-    f"`{LANDMARKS_ENTRY}`: `{LANDMARKS_MEMBER}` (the legacy FaceMesh model, 468 points, "
-    "input 192x192 normalised to 0..1) with three standard TFLite ops appended so that it "
-    f"outputs the {N_POINTS} points the Tasks FaceLandmarker graph expects: FULLY_CONNECTED "
-    f"(the [1,1,1,{N_MESH * DIMS}] landmark tensor times a constant float32 "
-    f"{N_IRIS * DIMS}x{N_MESH * DIMS} matrix, no bias) -> [1,{N_IRIS * DIMS}], RESHAPE -> "
-    f"[1,1,1,{N_IRIS * DIMS}], CONCATENATION on axis 3 after the original tensor -> "
-    f"[1,1,1,{N_POINTS * DIMS}], which replaces the first model output; the face flag "
-    "output stays second. Operator codes FULLY_CONNECTED, RESHAPE and CONCATENATION added. "
+    f"`{LANDMARKS_ENTRY}`: `{LANDMARKS_MEMBER}` (FaceMesh with attention: 468 mesh points "
+    "and refined lips, eyes and irises; input 192x192 normalised to 0..1) with four standard "
+    f"TFLite ops appended so that it outputs the {N_POINTS} points the Tasks FaceLandmarker "
+    f"graph expects: CONCATENATION of `output_mesh_identity` [1,1,1,{N_MESH * DIMS}], "
+    "`output_left_iris` and `output_right_iris` [1,1,1,10] on axis 3 -> "
+    f"[1,1,1,{N_MESH * DIMS + 20}], FULLY_CONNECTED (a constant float32 "
+    f"{N_IRIS * DIMS}x{N_MESH * DIMS + 20} matrix, no bias) -> [1,{N_IRIS * DIMS}], RESHAPE -> "
+    f"[1,1,1,{N_IRIS * DIMS}], CONCATENATION after the mesh -> [1,1,1,{N_POINTS * DIMS}]. "
+    "Model outputs: (landmarks, `conv_faceflag`); the lips and eye outputs are left unused. "
     "Weights of the original graph unchanged.",
-    "The 468 mesh points pass through unchanged. The 10 iris points are **approximated**, "
-    "not predicted: points 468-472 (right iris: centre + 4 boundary points) are all the mean "
-    f"(x, y, z) of the right-eye contour {list(RIGHT_EYE_CONTOUR)}, points 473-477 (left "
-    f"iris) all the mean of the left-eye contour {list(LEFT_EYE_CONTOUR)}. So the iris has "
-    "zero radius, and its centre is only roughly where the pupil is (eye-contour centre, "
-    "not gaze-aware; a few pixels off on 256 px faces).",
+    "The 468 mesh points pass through unchanged. The 10 iris points are the model's own "
+    "(x, y) iris landmarks: points 468-472 from `output_left_iris` (the iris on the image's "
+    "left, i.e. the subject's right eye: centre + 4 boundary points), 473-477 from "
+    "`output_right_iris`; each one's z is the mean z of its eye's contour "
+    f"({list(RIGHT_EYE_CONTOUR)} / {list(LEFT_EYE_CONTOUR)}), as MediaPipe's refinement "
+    "does.",
     f"`{LANDMARKS_ENTRY}` TFLite metadata: upstream input metadata kept; the first output "
     "renamed `landmarks` and both outputs described; model description notes the change.",
     f"Both models re-serialized with {BUFFER_ALIGN}-byte aligned buffers and stored in the "
@@ -110,16 +121,20 @@ LIMITS = (
     "create the FaceLandmarker with output_face_blendshapes=False and "
     "output_facial_transformation_matrixes=False.",
     "The short-range detector finds faces within about 2 m of the camera.",
-    "Iris points are approximations (see above): do not use them for gaze or iris size.",
+    "Eye and lip contours are the mesh's own (the attention model's refined eye and lip "
+    "points are not merged in).",
 )
 
 
 def iris_matrix() -> np.ndarray:
-    """float32 [30, 1404] weights: row 3p+c averages coordinate c over iris point p's contour."""
-    weights = np.zeros((N_IRIS * DIMS, N_MESH * DIMS), dtype=np.float32)
+    """float32 [30, 1424] weights on (mesh 1404, left iris 10, right iris 10): iris point p's
+    x and y copied from the iris outputs, its z the mean z of its eye's contour."""
+    n_in = N_MESH * DIMS + N_IRIS * 2
+    weights = np.zeros((N_IRIS * DIMS, n_in), dtype=np.float32)
     for p, contour in enumerate(IRIS_CONTOURS):
-        for c in range(DIMS):
-            weights[DIMS * p + c, [DIMS * i + c for i in contour]] = 1.0 / len(contour)
+        for c in range(2):
+            weights[DIMS * p + c, N_MESH * DIMS + 2 * p + c] = 1.0
+        weights[DIMS * p + 2, [DIMS * i + 2 for i in contour]] = 1.0 / len(contour)
     return weights
 
 
@@ -162,34 +177,41 @@ def _add_op(model: tflschema.ModelT, op: int, inputs: Sequence[int], outputs: Se
 
 
 def append_iris_points(model: tflschema.ModelT) -> None:
-    """Make the 468-point model output [1,1,1,1434]: mesh + 10 approximated iris points."""
+    """Make the attention model output ([1,1,1,1434] mesh + real irises, face flag)."""
     if len(model.subgraphs) != 1:
         raise ValueError(f"expected 1 subgraph, got {len(model.subgraphs)}")
     sg = model.subgraphs[0]
-    if len(sg.outputs) != 2:
-        raise ValueError(f"expected 2 outputs (landmarks, face flag), got {len(sg.outputs)}")
-    mesh = int(sg.outputs[0])
-    mesh_tensor = sg.tensors[mesh]
-    if (list(mesh_tensor.shape) != [1, 1, 1, N_MESH * DIMS]
-            or mesh_tensor.type != tflschema.TensorType.FLOAT32):
-        raise ValueError(f"unexpected landmark output {list(mesh_tensor.shape)} "
-                         f"type {mesh_tensor.type}")
+    names = [sg.tensors[i].name.decode() for i in sg.outputs]
+    if names != list(ATTENTION_OUTPUTS):
+        raise ValueError(f"unexpected outputs {names}")
+    out = dict(zip(names, (int(i) for i in sg.outputs)))
+    mesh, flag = out["output_mesh_identity"], out["conv_faceflag"]
+    iris_in = [out[n] for n in IRIS_OUTPUTS]
+    if (list(sg.tensors[mesh].shape) != [1, 1, 1, N_MESH * DIMS]
+            or any(list(sg.tensors[i].shape) != [1, 1, 1, IRIS_POINTS_PER_EYE * 2] for i in iris_in)):
+        raise ValueError("unexpected mesh or iris output shapes")
     ops = tflschema.BuiltinOperator
     opts = tflschema.BuiltinOptions
     f32, i32 = tflschema.TensorType.FLOAT32, tflschema.TensorType.INT32
     iris_shape = [1, 1, 1, N_IRIS * DIMS]
+    n_in = N_MESH * DIMS + N_IRIS * 2
 
-    weights = _add_tensor(model, "iris_from_eye_contours/weights", [N_IRIS * DIMS, N_MESH * DIMS],
+    joined = _add_tensor(model, "iris_from_attention/inputs", [1, 1, 1, n_in], f32)
+    cat = tflschema.ConcatenationOptionsT()
+    cat.axis, cat.fusedActivationFunction = 3, tflschema.ActivationFunctionType.NONE
+    _add_op(model, ops.CONCATENATION, [mesh, *iris_in], [joined], opts.ConcatenationOptions, cat)
+
+    weights = _add_tensor(model, "iris_from_attention/weights", [N_IRIS * DIMS, n_in],
                           f32, iris_matrix().tobytes())
-    iris_flat = _add_tensor(model, "iris_from_eye_contours/flat", [1, N_IRIS * DIMS], f32)
+    iris_flat = _add_tensor(model, "iris_from_attention/flat", [1, N_IRIS * DIMS], f32)
     fc = tflschema.FullyConnectedOptionsT()
     fc.fusedActivationFunction = tflschema.ActivationFunctionType.NONE
-    _add_op(model, ops.FULLY_CONNECTED, [mesh, weights, -1], [iris_flat],
+    _add_op(model, ops.FULLY_CONNECTED, [joined, weights, -1], [iris_flat],
             opts.FullyConnectedOptions, fc)
 
-    shape = _add_tensor(model, "iris_from_eye_contours/shape", [4], i32,
+    shape = _add_tensor(model, "iris_from_attention/shape", [4], i32,
                         np.asarray(iris_shape, dtype="<i4").tobytes())
-    iris = _add_tensor(model, "iris_from_eye_contours", iris_shape, f32)
+    iris = _add_tensor(model, "iris_from_attention", iris_shape, f32)
     reshape = tflschema.ReshapeOptionsT()
     reshape.newShape = np.asarray(iris_shape, dtype=np.int32)
     _add_op(model, ops.RESHAPE, [iris_flat, shape], [iris], opts.ReshapeOptions, reshape)
@@ -200,7 +222,7 @@ def append_iris_points(model: tflschema.ModelT) -> None:
     concat.fusedActivationFunction = tflschema.ActivationFunctionType.NONE
     _add_op(model, ops.CONCATENATION, [mesh, iris], [landmarks], opts.ConcatenationOptions,
             concat)
-    sg.outputs = np.asarray([landmarks, *sg.outputs[1:]], dtype=np.int32)
+    sg.outputs = np.asarray([landmarks, flag], dtype=np.int32)
 
 
 def update_metadata(model: tflschema.ModelT) -> None:
@@ -212,19 +234,22 @@ def update_metadata(model: tflschema.ModelT) -> None:
     if (mean, std) != ([0.0], [255.0]):
         raise ValueError(f"unexpected landmark normalization mean={mean} std={std}")
     sg = model.subgraphs[0]
-    outputs = meta.subgraphMetadata[0].outputTensorMetadata
-    if len(outputs) != len(sg.outputs):
-        raise ValueError(f"metadata describes {len(outputs)} outputs, model has {len(sg.outputs)}")
+    described = meta.subgraphMetadata[0].outputTensorMetadata
+    by_name = {t.name.decode() if isinstance(t.name, bytes) else t.name: t for t in described}
+    if sorted(by_name) != sorted(ATTENTION_OUTPUTS):
+        raise ValueError(f"metadata describes outputs {sorted(by_name)}")
+    outputs = [by_name["output_mesh_identity"], by_name["conv_faceflag"]]
+    meta.subgraphMetadata[0].outputTensorMetadata = outputs
     outputs[0].name = sg.tensors[sg.outputs[0]].name
     outputs[0].description = (
         f"{N_POINTS} landmarks x (x, y, z) in 192x192 input pixels, shape "
-        f"[1,1,1,{N_POINTS * DIMS}]: 468 face mesh points, then 10 iris points approximated "
-        "as the mean of each eye contour (468-472 right eye, 473-477 left eye).")
+        f"[1,1,1,{N_POINTS * DIMS}]: 468 face mesh points, then the model's 10 iris points "
+        "(468-472 the subject's right eye, 473-477 the left; z from the eye contour).")
     outputs[1].description = "Face presence score (logit; apply sigmoid)."
     meta.description = (
-        "Detects 468 human face landmarks (legacy FaceMesh model). Appended by posturecheck: "
-        "10 iris points approximated as eye-contour means, for the Tasks FaceLandmarker.")
-    meta.version = f"{WHEEL_SPEC[0]}=={WHEEL_SPEC[1]} + posturecheck iris approximation"
+        "Detects 468 human face landmarks and irises (FaceMesh with attention). Appended by "
+        "posturecheck: mesh + 10 iris points in one output, for the Tasks FaceLandmarker.")
+    meta.version = f"{WHEEL_SPEC[0]}=={WHEEL_SPEC[1]} + posturecheck output merge"
     builder = flatbuffers.Builder(1024)
     builder.Finish(meta.Pack(builder), file_identifier=b"M001")
     for entry in model.metadata:
@@ -262,9 +287,11 @@ def _build_face(out_dir: Path, cache_dir: Path | None) -> tuple[Path, dict]:
             for name, data in entries
         },
         "num_landmarks": N_POINTS,
-        "approximated_iris": {"points_468_472": list(RIGHT_EYE_CONTOUR),
-                              "points_473_477": list(LEFT_EYE_CONTOUR),
-                              "method": "mean of the eye contour points (x, y, z)"},
+        "iris": {"points_468_472": "output_left_iris (x, y); z = mean z of "
+                                   f"{list(RIGHT_EYE_CONTOUR)}",
+                 "points_473_477": "output_right_iris (x, y); z = mean z of "
+                                   f"{list(LEFT_EYE_CONTOUR)}",
+                 "method": "model iris landmarks (FaceMesh with attention)"},
         "changes": list(CHANGES),
         "limits": list(LIMITS),
     }
