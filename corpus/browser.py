@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
@@ -52,7 +52,7 @@ class RendererPage:
             ctype = "text/javascript"
         route.fulfill(status=200, body=file.read_bytes(), headers={"Content-Type": ctype})
 
-    def __enter__(self) -> RendererPage:
+    def __enter__(self) -> Self:
         self._pw = sync_playwright().start()
         self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         self.page = self._browser.new_page()

@@ -181,7 +181,6 @@ class Rig {
     this.restP = {}; for (const k of Object.keys(B)) this.restP[k] = P(k);
     this.len = {}; this.u0 = {}; this.n0 = {};
     for (const s of ['Left', 'Right']) {
-      const fl = s === 'Left' ? -1 : 1; void fl;
       this.limbRest(s + 'Arm', s + 'ForeArm', s + 'Hand', Z);
       this.limbRest(s + 'UpLeg', s + 'Leg', s + 'Foot', Z.clone().negate());
       const h = P(s + 'Hand'), mid = P(s + 'HandMiddle1'), idx = P(s + 'HandIndex1'), pk = P(s + 'HandPinky1');
@@ -1015,7 +1014,7 @@ window.renderWalkFrame = (o) => {
   const sp = { activity: 'walking', hands: { Left: 'swing', Right: 'swing' }, trunk: 'none', topHand: 'Left', crossStyle: 'crossed_tucked' };
   const frng = new Rng(1234);  // fixed small noise
   const wp = { stride: o.stride ?? 0.55, lift: 0.09, width: 0.09, toe: 6, armAmp: o.armAmp ?? 24.5, armOff: o.armOff ?? 8.5 };
-  const { } = posePerson(rig, frng, sp, { chair: new THREE.Group() }, o.phase, wp);
+  posePerson(rig, frng, sp, { chair: new THREE.Group() }, o.phase, wp);
   const jw = measure(rig);
   const cam = frameCamera(rig, rng, { azimuth: o.azimuth, elevation: o.elevation ?? 5, fov: o.fov ?? 35, visible: 'full_body', frac: 0.82, shiftX: 0 }, o.w, o.h, jw);
   S.renderer.setSize(o.w, o.h, false);

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import RendererPage  # noqa: E402
+from browser import RendererPage
 
 
 def done_ids(meta_path: Path) -> set[str]:

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import RendererPage  # noqa: E402
+from browser import RendererPage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     w, h = (int(x) for x in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
-    tag = f"{args.character}_az{int(round(args.azimuth)):+d}"
-    n = int(round(args.seconds * args.fps))
+    tag = f"{args.character}_az{round(args.azimuth):+d}"
+    n = round(args.seconds * args.fps)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, RendererPage(args.assets, [args.character]) as r:
         for i in range(n):

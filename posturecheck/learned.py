@@ -11,8 +11,7 @@ training stack at run time).
 
 Input is `pose_vector(lm)`: the world landmarks turned into the body's own frame
 (x to the person's left, y up, z forward, in shoulder widths), the image
-landmarks in torso units, their visibility, the body yaw, and a few angles and
-distances. Mirroring the body (left ↔ right) gives the right hand's view as a
+landmarks in torso units, the body yaw, and a few angles and distances. Mirroring the body (left ↔ right) gives the right hand's view as a
 "left hand", so one hand model serves both hands and the two agree.
 """
 
@@ -113,7 +112,6 @@ def pose_vector(lm: PoseLandmarks) -> np.ndarray | None:
     torso_px = max(float(np.linalg.norm(sh_px - hip_px)),
                    float(np.linalg.norm(px[LM.LEFT_SHOULDER] - px[LM.RIGHT_SHOULDER])), 1.0)
     img = (px[list(JOINTS)] - hip_px) / torso_px
-    vis = np.clip(lm.visibility[list(JOINTS)], 0.0, 1.0)
     j = b[list(JOINTS)]
     w = b
     sh = (w[LM.LEFT_SHOULDER] + w[LM.RIGHT_SHOULDER]) / 2
@@ -136,31 +134,44 @@ def pose_vector(lm: PoseLandmarks) -> np.ndarray | None:
         float(math.atan2(w[LM.NOSE, 2] - sh[2], w[LM.NOSE, 1] - sh[1])),  # head forward of the shoulders
         float(math.atan2(float(sh_px[0] - hip_px[0]), float(hip_px[1] - sh_px[1]))),  # image trunk tilt
     ]
-    vec = np.concatenate([j.ravel(), img.ravel(), vis, [math.sin(yaw), math.cos(yaw)], derived])
+    # Visibility is deliberately not an input: its pattern differs between renders and photos
+    # (a model given it learned render-specific cues); it only gates what can be judged.
+    vec = np.concatenate([j.ravel(), img.ravel(), [math.sin(yaw), math.cos(yaw)], derived])
     return np.nan_to_num(vec.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-VECTOR_SIZE = len(JOINTS) * 3 + len(JOINTS) * 2 + len(JOINTS) + 2 + 17
+VECTOR_SIZE = len(JOINTS) * 3 + len(JOINTS) * 2 + 2 + 17
+
+
+Layers = tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
 @dataclass(frozen=True)
 class Classifier:
-    """One task's network: standardise → dense(ReLU) → dense → softmax(logits / temperature)."""
+    """One task: standardise → an ensemble of ReLU networks (mean logits) → softmax(logits / T).
+
+    Several networks trained from different seeds are averaged: a single one changed its
+    answers on real photos noticeably from seed to seed.
+    """
 
     name: str
     classes: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
-    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    members: tuple[Layers, ...]
     temperature: float
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        h = (np.atleast_2d(x).astype(np.float64) - self.mean) / self.scale
-        for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if i < len(self.layers) - 1:
-                h = np.maximum(h, 0.0)
-        return h
+        h0 = (np.atleast_2d(x).astype(np.float64) - self.mean) / self.scale
+        out = []
+        for layers in self.members:
+            h = h0
+            for i, (w, b) in enumerate(layers):
+                h = h @ w + b
+                if i < len(layers) - 1:
+                    h = np.maximum(h, 0.0)
+            out.append(h)
+        return np.mean(out, axis=0)
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         """(n, classes) calibrated probabilities (binary tasks: classes ("no", "yes"))."""
@@ -193,10 +204,12 @@ def save_classifiers(path: str | Path, tasks: dict[str, Classifier], meta: dict)
     for name, c in tasks.items():
         arrays[f"{name}.mean"] = c.mean.astype(np.float32)
         arrays[f"{name}.scale"] = c.scale.astype(np.float32)
-        for i, (w, b) in enumerate(c.layers):
-            arrays[f"{name}.w{i}"] = w.astype(np.float32)
-            arrays[f"{name}.b{i}"] = b.astype(np.float32)
-        index[name] = {"classes": list(c.classes), "layers": len(c.layers), "temperature": c.temperature}
+        for m, layers in enumerate(c.members):
+            for i, (w, b) in enumerate(layers):
+                arrays[f"{name}.m{m}.w{i}"] = w.astype(np.float32)
+                arrays[f"{name}.m{m}.b{i}"] = b.astype(np.float32)
+        index[name] = {"classes": list(c.classes), "members": len(c.members), "layers": len(c.members[0]),
+                       "temperature": c.temperature}
     header = {"schema": MODEL_SCHEMA, "vector_size": VECTOR_SIZE, "tasks": index, **meta}
     arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     np.savez_compressed(path, **arrays)
@@ -217,10 +230,10 @@ def _load(path: Path) -> ClassifierSet:
             raise ValueError(f"{path}: not a {MODEL_SCHEMA} file for input size {VECTOR_SIZE}")
         tasks = {}
         for name, info in header["tasks"].items():
-            layers = tuple((z[f"{name}.w{i}"].astype(np.float64), z[f"{name}.b{i}"].astype(np.float64))
-                           for i in range(info["layers"]))
+            members = tuple(tuple((z[f"{name}.m{m}.w{i}"].astype(np.float64), z[f"{name}.m{m}.b{i}"].astype(np.float64))
+                                  for i in range(info["layers"])) for m in range(info["members"]))
             tasks[name] = Classifier(name, tuple(info["classes"]), z[f"{name}.mean"].astype(np.float64),
-                                     z[f"{name}.scale"].astype(np.float64), layers, float(info["temperature"]))
+                                     z[f"{name}.scale"].astype(np.float64), members, float(info["temperature"]))
     meta = {k: v for k, v in header.items() if k not in ("tasks",)}
     return ClassifierSet(str(header.get("version", "")), tasks, meta)
 

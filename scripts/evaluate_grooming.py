@@ -33,8 +33,7 @@ import itertools
 
 from posturecheck.face import FaceEstimator, FaceEstimatorOptions
 from posturecheck.features import compute_features
-from posturecheck.grooming import (FaceFeatures, body_head_yaw, face_flags, grooming_verdicts, measure_face,
-                                   measure_face_result)
+from posturecheck.grooming import (FaceFeatures, body_head_yaw, face_flags, grooming_verdicts, measure_face_result)
 from posturecheck.pose import PoseEstimator, PoseEstimatorOptions
 from posturecheck.profile import load_profile
 from posturecheck.rules import FAIL, UNKNOWN

@@ -14,7 +14,8 @@ fitting: the dev set stays out-of-sample for scripts/evaluate_dev.py.
    printed from those out-of-fold predictions.
 3. Calibration: one temperature per task, fitted on the out-of-fold logits
    (minimum log-loss), so probabilities mean what they say on unseen bodies.
-4. The final networks are fitted on every render and saved with the temperatures.
+4. The final networks (ENSEMBLE seeds per task, mean logits) are fitted on every
+   render and saved with the temperatures.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ from posturecheck.registry import FEET_STANCES, HAND_PLACES  # noqa: E402
 
 ACTIVITIES = ("standing", "sitting", "walking")
 SEED = 20261201
-HIDDEN = (64,)
-ALPHA = 3e-3            # L2 penalty: renders are cleaner than photos, keep the nets smooth
+HIDDEN = (128, 64)
+ALPHA = 1e-2           # L2 penalty: renders are cleaner than photos, keep the nets smooth
 JITTER_SD = 0.01        # landmark jitter (normalised image units / metres) added to training copies
 JITTER_COPIES = 1
 MAX_EPOCHS = 150
 FOLDS = 3               # held-out figures: 3 folds grouped by character
+ENSEMBLE = 5            # networks per task in the shipped file (mean logits)
+BAND_PRECISION = 0.8    # abstention bands suggested for the profile: 80 % right on held-out renders
 
 
 def _load(path: Path) -> tuple[list[PoseLandmarks | None], list[dict[str, Any]]]:
@@ -103,30 +106,29 @@ TASKS: tuple[Task, ...] = (
 )
 
 
-def _fit(x: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> Any:
+def _fit(x: np.ndarray, y: np.ndarray, classes: tuple[str, ...], seeds: int = 1) -> Any:
+    """A standardiser and `seeds` networks trained from different random starts."""
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
-    net = MLPClassifier(hidden_layer_sizes=HIDDEN, alpha=ALPHA, max_iter=MAX_EPOCHS, early_stopping=True,
-                        n_iter_no_change=10, batch_size=256, random_state=SEED)
-    net.fit(scaler.transform(x), y)
-    return scaler, net
+    xs = scaler.transform(x)
+    nets = [MLPClassifier(hidden_layer_sizes=HIDDEN, alpha=ALPHA, max_iter=MAX_EPOCHS, early_stopping=True,
+                          n_iter_no_change=10, batch_size=256, random_state=SEED + k).fit(xs, y)
+            for k in range(seeds)]
+    return scaler, nets
 
 
-def _to_classifier(name: str, classes: tuple[str, ...], scaler: Any, net: Any, temperature: float) -> Classifier:
-    """Export a fitted scaler + MLP as NumPy arrays, columns in `classes` order."""
-    layers = [(w.copy(), b.copy()) for w, b in zip(net.coefs_, net.intercepts_)]
-    fitted = [str(c) for c in net.classes_]
-    if len(fitted) == 2 and layers[-1][0].shape[1] == 1:
-        out_classes = tuple(fitted)  # binary: one logit for fitted[1]
-        if out_classes != ("no", "yes"):
-            raise ValueError(f"{name}: binary classes must be no/yes, got {out_classes}")
-    else:
-        out_classes = tuple(fitted)
+def _to_classifier(name: str, classes: tuple[str, ...], scaler: Any, nets: list[Any],
+                   temperature: float) -> Classifier:
+    """Export a fitted scaler + MLPs as NumPy arrays (the networks share the class order)."""
+    members = tuple(tuple((w.copy(), b.copy()) for w, b in zip(n.coefs_, n.intercepts_)) for n in nets)
+    out_classes = tuple(str(c) for c in nets[0].classes_)
+    if len(out_classes) == 2 and members[0][-1][0].shape[1] == 1 and out_classes != ("no", "yes"):
+        raise ValueError(f"{name}: binary classes must be no/yes, got {out_classes}")
     scale = scaler.scale_.copy()
     scale[scale < 1e-9] = 1.0
-    return Classifier(name, out_classes, scaler.mean_.copy(), scale, tuple(layers), temperature)
+    return Classifier(name, out_classes, scaler.mean_.copy(), scale, members, temperature)
 
 
 def _fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
@@ -166,6 +168,40 @@ def _rows(people: list[PoseLandmarks | None], meta: list[dict[str, Any]], label:
                 ys.append(y)
                 groups.append(m.get("character", "?"))
     return np.array(xs, dtype=np.float32), np.array(ys), np.array(groups)
+
+
+def _calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """(n, classes) probabilities from out-of-fold logits and the fitted temperature."""
+    if logits.shape[1] == 1:
+        p1 = 1.0 / (1.0 + np.exp(-logits[:, 0] / temperature))
+        return np.stack([1.0 - p1, p1], axis=1)
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+def _bands(proba: np.ndarray, y_idx: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:
+    """Per class, the abstention band that reaches BAND_PRECISION on held-out renders.
+
+    fail_above: the lowest probability at which "it is this class" is right at least
+    BAND_PRECISION of the time; pass_below: the highest at which "it is not" is. The
+    share of held-out rows that get an answer is the band's coverage. The profile's
+    bands are set from these (the profile holds the limits; this only informs them).
+    """
+    out: dict[str, Any] = {}
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    for j, c in enumerate(classes):
+        p, pos = proba[:, j], y_idx == j
+        fail = next((float(t) for t in grid if t >= 0.5 and (p >= t).sum() >= 10
+                     and pos[p >= t].mean() >= BAND_PRECISION), None)
+        ok = next((float(t) for t in grid[::-1] if t <= 0.5 and (p <= t).sum() >= 10
+                   and (~pos[p <= t]).mean() >= BAND_PRECISION), None)
+        answered = ((p >= fail) if fail is not None else np.zeros(len(p), bool)) | \
+            ((p <= ok) if ok is not None else np.zeros(len(p), bool))
+        out[c] = {"fail_above": fail, "pass_below": ok, "coverage": float(answered.mean())}
+    print(f"    bands at precision {BAND_PRECISION}: " + ", ".join(
+        f"{c} {b['pass_below']}/{b['fail_above']} cov {b['coverage']:.2f}" for c, b in out.items()))
+    return out
 
 
 def _character_folds(groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -222,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         for tr, te in _character_folds(g):
             if len(set(y[tr])) < 2:
                 continue
-            scaler, net = _fit(x[tr], y[tr], classes)
-            c = _to_classifier(name, classes, scaler, net, 1.0)
+            scaler, nets = _fit(x[tr], y[tr], classes)
+            c = _to_classifier(name, classes, scaler, nets, 1.0)
             lg = c.logits(x[te])
             if lg.shape[1] != 1 and (lg.shape[1] != len(classes) or c.classes != classes):
                 # put the columns in `classes` order; a class missing from this fold gets a large negative logit
@@ -245,25 +281,19 @@ def main(argv: list[str] | None = None) -> int:
             temperature = _fit_temperature(lg, y_idx)
             report[name] = _report(name, classes, yy, pred)
             report[name]["temperature"] = temperature
+            report[name]["bands"] = _bands(_calibrated(lg, temperature), y_idx, classes)
         else:
             temperature = 1.0
-        scaler, net = _fit(x, y, classes)
-        final = _to_classifier(name, classes, scaler, net, temperature)
-        if final.layers[-1][0].shape[1] not in (1, len(classes)):
-            # keep the full class list: pad the output layer for classes the corpus lacks
-            w, b = final.layers[-1]
-            wf = np.zeros((w.shape[0], len(classes)))
-            bf = np.full(len(classes), -30.0)
-            for j, cl in enumerate(final.classes):
-                wf[:, classes.index(cl)] = w[:, j]
-                bf[classes.index(cl)] = b[j]
-            final = Classifier(name, classes, final.mean, final.scale, final.layers[:-1] + ((wf, bf),), temperature)
+        scaler, nets = _fit(x, y, classes, seeds=ENSEMBLE)
+        final = _to_classifier(name, classes, scaler, nets, temperature)
+        if final.members[0][-1][0].shape[1] not in (1, len(classes)):
+            raise SystemExit(f"{name}: the corpus lacks classes {set(classes) - set(final.classes)}")
         tasks[name] = final
         print(f"  {name}: fitted on {len(y)} rows, classes {final.classes}, temperature {temperature:.2f}")
     digest = hashlib.sha256(args.corpus.read_bytes()).hexdigest()
     meta_out = {"version": f"1.{digest[:8]}", "corpus": args.corpus.name, "corpus_sha256": digest,
                 "trained_on": "rendered characters only (corpus/); never real photos",
-                "hidden": list(HIDDEN), "alpha": ALPHA}
+                "hidden": list(HIDDEN), "alpha": ALPHA, "ensemble": ENSEMBLE}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_classifiers(args.out, tasks, meta_out)
     args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,9 @@ def record(times, lms, activity: str = "auto") -> Session:
 
 
 def analyse(times, lms, activity: str = "auto", bow_angle: float | None = None, session: Session | None = None):
+    """The clip stage on synthetic landmarks. Tests of the clip stage pass the activity: the
+    single-frame posture is the learned classifier's, which is tested on real landmarks
+    (tests/test_learned.py), not on these idealised skeletons."""
     session = session or record(times, lms, activity)
     act, segments, summaries, obs = summarise(session, "video", activity, bow_angle=bow_angle)
     return act, segments, {s.rule_id: s for s in summaries}, obs
@@ -114,7 +117,7 @@ def test_clip_rules_name_known_measurements() -> None:
 @pytest.mark.parametrize("yaw", [90.0, -90.0])
 def test_arm_swing_known_amplitudes(forward: float, expected: str, yaw: float) -> None:
     times, lms, truth = walk(forward, forward / 2, yaw=yaw)
-    _, segments, s, obs = analyse(times, lms)
+    _, segments, s, obs = analyse(times, lms, activity="walking")
     assert any(seg.activity == "walking" for seg in segments)
     swing = s["walking.arm_swing"]
     assert swing.status == expected
@@ -139,7 +142,7 @@ def test_arm_swing_known_amplitudes(forward: float, expected: str, yaw: float) -
 
 def test_arm_swing_with_dropped_frames() -> None:
     times, lms, _ = walk(45.0, 20.0, drop=0.2, jitter=5.0, seed=4, duration=7.0)
-    _, _, s, obs = analyse(times, lms)
+    _, _, s, obs = analyse(times, lms, activity="walking")
     assert s["walking.arm_swing"].status == FAIL
     assert s["walking.arm_swing"].value == pytest.approx(45.0, abs=STRIDE_TOL_DEG)
     assert all(abs(f - 45.0) <= STRIDE_TOL_DEG for f in obs["arm_swing"]["left"]["forward_deg"])
@@ -155,7 +158,7 @@ def two_way(right_scale: float):
 
 
 def test_walking_both_ways_measures_both_arms() -> None:
-    _, _, s, obs = analyse(*two_way(1.0))
+    _, _, s, obs = analyse(*two_way(1.0), activity="walking")
     for side in ("left", "right"):
         arm = obs["arm_swing"][side]
         assert arm["reliable"] and len(arm["forward_deg"]) >= 3
@@ -165,7 +168,7 @@ def test_walking_both_ways_measures_both_arms() -> None:
 
 
 def test_arm_held_still_breaks_symmetry() -> None:
-    _, _, s, obs = analyse(*two_way(0.4))
+    _, _, s, obs = analyse(*two_way(0.4), activity="walking")
     sym = s["walking.arm_symmetry"]
     assert sym.status == FAIL and sym.value == pytest.approx(0.4, abs=0.05)
     assert sym.intervals
@@ -177,7 +180,7 @@ def test_arm_held_still_breaks_symmetry() -> None:
 
 def test_front_view_walk_asks_for_a_side_view() -> None:
     times, lms, _ = walk(yaw=0.0)
-    _, _, s, obs = analyse(times, lms)
+    _, _, s, obs = analyse(times, lms, activity="walking")
     for rid in ("walking.arm_swing", "walking.arm_symmetry"):
         assert s[rid].status == UNKNOWN and s[rid].reason == "view", rid
     rule = PROFILE.rule("walking.arm_swing")
@@ -195,7 +198,7 @@ def test_twisting_walk_seen_from_the_front(amp_sw: float, expected: str) -> None
     size = sw.SHOULDER_W * 300.0
     t = np.asarray(times) / 1000
     lms = [shifted(lm, amp_sw * size * math.sin(2 * math.pi * ti / 1.1)) for ti, lm in zip(t, lms)]
-    _, _, s, _ = analyse(times, lms)
+    _, _, s, _ = analyse(times, lms, activity="walking")
     twist = s["walking.no_twist"]
     assert twist.status == expected
     if expected == FAIL:
@@ -208,7 +211,7 @@ def test_twisting_walk_seen_from_the_front(amp_sw: float, expected: str) -> None
 
 def test_step_timing_through_the_clip_stage() -> None:
     times, lms, truth = walk(stride=1.0, duration=7.0, drop=0.15, jitter=4.0, seed=5)
-    _, _, s, obs = analyse(times, lms)
+    _, _, s, obs = analyse(times, lms, activity="walking")
     steps = obs["steps"]
     assert steps["reliable"] and len(steps["times_s"]) >= 8
     for x in steps["times_s"]:
@@ -224,7 +227,7 @@ def test_irregular_rhythm_fails() -> None:
     warped = (t + 0.22 * np.sin(2 * np.pi * t / 2.2)) * 1000.0
     spec = sw.WalkSpec(duration_s=10.0, stride_s=1.1, speed_m_s=0.0)
     lms, _ = sw.walk(spec, np.round(warped - warped[0]).astype(np.int64), cam(90.0), noise_px=0.5, seed=3)
-    _, _, s, obs = analyse(times, lms)
+    _, _, s, obs = analyse(times, lms, activity="walking")
     assert obs["steps"]["reliable"]
     assert s["walking.rhythm"].status == FAIL and s["walking.rhythm"].value > 0.15
 
@@ -278,7 +281,7 @@ def test_head_forward(case: str, expected: str, reason: str | None) -> None:
 def test_standing_sway(sway, expected: str) -> None:
     times = sw.timestamps(9.0, 30, drop=0.1, jitter_ms=4, seed=2)
     lms = sw.standing(times, cam=cam(0.0), noise_px=0.5, hip_sway=sway, seed=1)
-    act, _, s, _ = analyse(times, lms)
+    act, _, s, _ = analyse(times, lms, activity="standing")
     assert act == "standing"
     r = s["standing.no_sway"]
     assert r.status == expected
@@ -291,7 +294,7 @@ def test_standing_sway(sway, expected: str) -> None:
 def test_sway_needs_a_front_view() -> None:
     times = sw.timestamps(8.0, 30)
     lms = sw.standing(times, cam=cam(90.0), noise_px=0.5, hip_sway=(0.5, 0.1), seed=1)
-    r = analyse(times, lms)[2]["standing.no_sway"]
+    r = analyse(times, lms, activity="standing")[2]["standing.no_sway"]
     assert r.status == UNKNOWN and r.reason == "view"
     assert "film from the front" in rule_message(PROFILE.rule("standing.no_sway"), UNKNOWN, None, "view", "en", "side")
 
@@ -321,7 +324,7 @@ def sitting(times, jiggle=None, sway=None, hide_legs: bool = False, seed: int = 
 @pytest.mark.parametrize("freq", [2.5, 4.0, 6.0])
 def test_leg_jiggle_found_with_its_time_span(freq: float) -> None:
     times = sw.timestamps(8.0, 30, drop=0.1, jitter_ms=4, seed=3)  # dropped frames, jittered clock
-    act, _, s, obs = analyse(times, sitting(times, jiggle=(freq, 0.05, 2.0, 5.5)))
+    act, _, s, obs = analyse(times, sitting(times, jiggle=(freq, 0.05, 2.0, 5.5)), activity="sitting")
     assert act == "sitting"
     r = s["sitting.no_leg_jiggle"]
     assert r.status == FAIL and r.reason == "leg_jiggle_sw"
@@ -337,7 +340,7 @@ def test_leg_jiggle_found_with_its_time_span(freq: float) -> None:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_leg_jiggle_not_found(jiggle, seed: int) -> None:
     times = sw.timestamps(8.0, 30, drop=0.1, jitter_ms=4, seed=seed)
-    r = analyse(times, sitting(times, jiggle=jiggle, seed=seed, noise_px=1.5))[2]["sitting.no_leg_jiggle"]
+    r = analyse(times, sitting(times, jiggle=jiggle, seed=seed, noise_px=1.5), activity="sitting")[2]["sitting.no_leg_jiggle"]
     assert r.status == PASS and r.intervals == ()
 
 
@@ -351,7 +354,7 @@ def test_leg_jiggle_unknown_without_legs() -> None:
 
 def test_sitting_rock() -> None:
     times = sw.timestamps(8.0, 30)
-    s = analyse(times, sitting(times, sway=(0.5, 0.1)))[2]
+    s = analyse(times, sitting(times, sway=(0.5, 0.1)), activity="sitting")[2]
     assert s["sitting.no_rock"].status == FAIL and s["sitting.no_rock"].value == pytest.approx(0.2, abs=0.02)
 
 
@@ -376,7 +379,7 @@ def test_flickering_sway_is_one_interval() -> None:
     """Sway just around the limit must not flicker into many intervals."""
     times = sw.timestamps(12.0, 30, seed=6)
     lms = sw.standing(times, cam=cam(0.0), noise_px=1.0, hip_sway=(0.4, 0.052), seed=6)  # p2p ~0.104
-    r = analyse(times, lms)[2]["standing.no_sway"]
+    r = analyse(times, lms, activity="standing")[2]["standing.no_sway"]
     assert len(r.intervals) <= 1
 
 
@@ -392,7 +395,7 @@ def bow_clip(yaw: float, peak: float, seed: int = 0):
 @pytest.mark.parametrize("yaw,peak", [(90.0, 30.0), (-90.0, 45.0), (90.0, 15.0), (0.0, 30.0)])
 def test_bows_observed(yaw: float, peak: float) -> None:
     times, lms = bow_clip(yaw, peak)
-    _, _, _, obs = analyse(times, lms, bow_angle=30)
+    _, _, _, obs = analyse(times, lms, activity="standing", bow_angle=30)
     (bow,) = obs["bows"]
     assert bow["max_flexion_deg"] == pytest.approx(peak, abs=3.0)
     assert bow["nearest_standard_deg"] == peak and bow["returned_upright"]
@@ -432,7 +435,12 @@ def test_clip_rules_use_only_their_activity_frames() -> None:
     spec = sw.WalkSpec(duration_s=6.0, speed_m_s=0.3, forward_deg=[32.0], backward_deg=[16.0])
     walking, _ = sw.walk(spec, times[t < 6.0], sw.Camera(yaw_deg=90.0, centre_px=(750.0, 620.0)), noise_px=0.5)
     standing = sw.standing(times[t >= 6.0], cam=sw.Camera(yaw_deg=0.0, centre_px=(300.0, 620.0)), noise_px=0.5)
-    act, segments, s, obs = analyse(times, walking + standing)
+    session = Session(PROFILE)
+    walker, stander = FrameAnalyzer(PROFILE, activity="walking"), FrameAnalyzer(PROFILE, activity="standing")
+    for i, (ti, lm) in enumerate(zip(times, walking + standing)):
+        fa = walker if i < len(walking) else stander
+        session.add(fa.process(PoseResult(int(ti), lm, 1), i))
+    act, segments, s, obs = analyse(times, walking + standing, session=session)
     assert [seg.activity for seg in segments if seg.activity != "unknown"] == ["walking", "standing"]
     assert s["standing.no_sway"].status == PASS and s["standing.no_sway"].value < 0.05
     assert s["walking.arm_swing"].status == PASS
@@ -544,7 +552,7 @@ def test_forearm_swing_without_the_upper_arm_is_named() -> None:
     the advice says the forearm swings but the upper arm does not, in both languages, and
     still shows the upper arm's measured angle and the band."""
     times, lms, _ = walk(5.0, 5.0, elbow_flex_deg=40.0)
-    _, _, s, obs = analyse(times, lms)
+    _, _, s, obs = analyse(times, lms, activity="walking")
     swing = s["walking.arm_swing"]
     assert swing.status == FAIL and swing.reason == "arm_swing_forearm_only"
     assert swing.value == pytest.approx(5.0, abs=STRIDE_TOL_DEG)
@@ -560,7 +568,7 @@ def test_forearm_swing_without_the_upper_arm_is_named() -> None:
 def test_upper_arm_swing_with_a_bent_elbow_is_not_called_forearm_only() -> None:
     """A full swing with the elbow bent 40°: the upper arm does most of the whole arm's swing."""
     times, lms, _ = walk(32.0, 16.0, elbow_flex_deg=40.0)
-    _, _, s, _ = analyse(times, lms)
+    _, _, s, _ = analyse(times, lms, activity="walking")
     assert s["walking.arm_swing"].status == PASS
 
 

@@ -212,7 +212,7 @@ def test_misspelt_clip_feature_fails_at_load(tmp_path):
 @pytest.mark.parametrize("old, new, match", [
     ('feature = "knee_angle_min_deg"\nmin = 165', 'feature = "feet"\nmin = 165', "category feature; a range"),
     ('allowed = ["v", "together", "t", "parallel"]', 'allowed = ["v", "together", "vee"]', "never takes the values"),
-    ('feature = "arms_crossed_p"\nfail_above = 0.6\npass_below = 0.35',
+    ('feature = "arms_crossed_p"\nfail_above = 0.6\npass_below = 0.4',
      'feature = "arms_crossed_p"\nfail_above = 0.3\npass_below = 0.6', "pass_below 0.6 is above fail_above"),
     ('feature = "arms_crossed_p"\nfail_above = 0.6', 'feature = "arms_crossed_p"\nfail_above = 1.6',
      "between 0 and 1"),

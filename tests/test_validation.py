@@ -44,7 +44,7 @@ CASES = {
                                   "defaults.min_duration_s: a duration cannot be negative"),
     'activities = ["flying"]': (DEFAULT.replace('activities = ["standing"]', 'activities = ["flying"]', 1),
                                 "activities: unknown ['flying']"),
-    'equals = "yes"': (DEFAULT.replace('feature = "arms_crossed_p"\nfail_above = 0.6\npass_below = 0.35',
+    'equals = "yes"': (DEFAULT.replace('feature = "arms_crossed_p"\nfail_above = 0.6\npass_below = 0.4',
                                           'feature = "arms_crossed"\nequals = "yes"', 1),
                           "equals: expected true or false"),
     "unknown rule id": (DEFAULT.replace('id = "standing.feet"', 'id = "standing.flying"', 1),

@@ -47,7 +47,6 @@ from posturecheck.models.build import (
     fetch_wheel,
     input_normalization,
     load_model,
-    mdschema,
     prepare_detector,
     read_member,
     read_metadata,
