@@ -55,7 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(self-contained, with a few stills of the trainee), frames/violations CSV+JSON; several "
                         "inputs get one subfolder each plus summary.html/summary.csv")
     a.add_argument("--workers", type=int, metavar="N",
-                   help="with --report and several files: processes to use (default: min(2, number of files))")
+                   help="with --report and several files: processes to use (default: min(2, number of files)); "
+                        "with --engine ray: drills sent to the cluster at once (default: its CPUs)")
+    a.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where several drills run: local (default: processes on this computer) or ray "
+                        "(one task per drill on an existing Ray cluster; needs posturecheck[ray])")
+    a.add_argument("--address", metavar="HOST:PORT",
+                   help="with --engine ray: the cluster's head node (default: $RAY_ADDRESS, else a cluster "
+                        "started on this computer with `ray start --head`)")
     a.add_argument("--no-smooth", action="store_true", help="disable One-Euro landmark smoothing for videos")
     a.add_argument("--max-side", type=int, default=1280, help="downscale frames so the long side is at most this (0 = native)")
     a.add_argument("--bow-angle", type=int, choices=(15, 30, 45),
@@ -172,21 +179,23 @@ def _print_review(report: dict[str, Any], args: argparse.Namespace, single: bool
         print(("\n报告：" if args.lang == "zh" else "\nReport: ") + str(where), flush=True)
 
 
-def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -> int:
+def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any, engine: Any) -> int:
     """`analyze ... --report DIR`: the trainer's review outputs (see posturecheck.batch)."""
-    from .batch import REPORT_HTML, SUMMARY_HTML, ReviewOptions, ReviewResult, error_result, review_file, review_paths
+    from .batch import (REPORT_HTML, SUMMARY_HTML, ReviewOptions, ReviewResult, error_result, review_file, review_one,
+                        review_paths)
 
-    if args.workers is not None and args.workers < 1:
-        print("posturecheck: --workers must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
     review = ReviewOptions(lang=args.lang, standard=args.standard)
     if len(paths) == 1:
         tty = sys.stderr.isatty()
         progress, render = _Progress(paths[0].name, tty), _Progress("video", tty)
         try:
-            result = review_file(paths[0], args.report, options, review, progress=progress, render_progress=render)
+            if engine is None:
+                result = review_file(paths[0], args.report, options, review, progress=progress,
+                                     render_progress=render)
+            else:
+                result = review_one(paths[0], args.report, options, review, engine=engine)
         except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
-            if args.debug:
+            if args.debug or _is_engine_error(exc):
                 raise
             result = error_result(paths[0], exc, args.lang)
         finally:
@@ -216,7 +225,7 @@ def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -
             activity = ACTIVITY_WORDS[args.lang].get(rep.get("activity"), rep.get("activity"))
             print(f"{Path(res.file).name}: {activity}  {score}  {failed}", flush=True)
 
-    results = review_paths(paths, args.report, options, review, workers=args.workers, on_result=show)
+    results = review_paths(paths, args.report, options, review, workers=args.workers, on_result=show, engine=engine)
     where = Path(args.report) / SUMMARY_HTML
     print(("汇总：" if args.lang == "zh" else "Summary: ") + str(where),
           file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
@@ -224,6 +233,20 @@ def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -
     if failures == 0:
         return EXIT_OK
     return EXIT_ERROR if failures == len(results) else EXIT_PARTIAL
+
+
+def _is_engine_error(exc: BaseException) -> bool:
+    from .batch import EngineError
+
+    return isinstance(exc, EngineError)
+
+
+def _error_report(path: Path, exc: BaseException, args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON error object of a file that could not be analysed (one line, the user's language)."""
+    from .batch import error_result
+
+    res = error_result(path, exc, args.lang)
+    return {"schema": "posturecheck.analysis/1", "source": str(path), "error": res.error, "error_code": res.error_code}
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -263,32 +286,49 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"posturecheck: {msg}", file=sys.stderr)
         return EXIT_ERROR
 
-    if args.report is not None:
-        return _analyze_report(paths, args, options)
+    engine = None
+    if args.engine != "local":
+        from .batch import make_engine
+
+        engine = make_engine(args.engine, workers=args.workers, address=args.address)
+    elif args.address is not None:
+        print("posturecheck: --address is for --engine ray" if args.lang != "zh"
+              else "posturecheck：--address 仅用于 --engine ray", file=sys.stderr)
+        return EXIT_ERROR
+    if args.workers is not None and args.workers < 1:
+        print("posturecheck: --workers must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    from .batch import EngineError
+
+    try:
+        if args.report is not None:
+            return _analyze_report(paths, args, options, engine)
+        return _analyze_plain(paths, args, options, engine)
+    except EngineError as exc:
+        if args.debug:
+            raise
+        print(f"posturecheck: {_error_text(exc, args.lang)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _analyze_plain(paths: list[Path], args: argparse.Namespace, options: Any, engine: Any) -> int:
+    """`analyze` without --report: print (and with --out write) each file's report, in input order."""
+    from .report import to_text
+    from .sources import MediaError
+
     single = len(paths) == 1
     failures = 0
     names = out_names(paths)
-    for path in paths:
-        try:
-            report = _analyze_one(path, args, options)
-        except MediaError as exc:
-            failures += 1
-            report = {"schema": "posturecheck.analysis/1", "source": str(path), "error": _error_text(exc, args.lang),
-                      "error_code": exc.code}
-        except Exception as exc:  # noqa: BLE001 - a batch must go on; the message stays one line
-            logger.debug("analysis of %s failed", path, exc_info=True)
-            if args.debug:
-                raise
-            failures += 1
-            report = {"schema": "posturecheck.analysis/1", "source": str(path),
-                      "error": f"{path.name}: could not be analysed ({type(exc).__name__}: {exc})",
-                      "error_code": "internal"}
+
+    def emit(path: Path, report: dict[str, Any]) -> None:
+        nonlocal failures
         if "error" in report:
+            failures += 1
             if args.format == "json" and not single:
                 print(json.dumps(report, ensure_ascii=False), flush=True)
             else:
                 print(f"posturecheck: {report['error']}", file=sys.stderr)
-            continue
+            return
         text = to_text(report, args.lang)
         if args.out:
             _write_out(args.out, names[path], report, text)
@@ -296,6 +336,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(json.dumps(report, ensure_ascii=False, indent=None if not single else 1), flush=True)
         else:
             print(text + ("\n" if not single else ""), flush=True)
+
+    if engine is not None:  # one task per file on the engine; printed in input order as they finish
+        from .batch import ReviewOptions, analyze_paths
+
+        by_source = iter(paths)
+
+        def on_result(res: Any) -> None:
+            path = next(by_source)
+            emit(path, res.report if res.ok else {"schema": "posturecheck.analysis/1", "source": str(path),
+                                                  "error": res.error, "error_code": res.error_code})
+
+        analyze_paths(paths, options, ReviewOptions(lang=args.lang, standard=args.standard), engine=engine,
+                      on_result=on_result)
+    else:
+        for path in paths:
+            try:
+                report = _analyze_one(path, args, options)
+            except MediaError as exc:
+                report = _error_report(path, exc, args)
+            except Exception as exc:  # noqa: BLE001 - a batch must go on; the message stays one line
+                logger.debug("analysis of %s failed", path, exc_info=True)
+                if args.debug:
+                    raise
+                report = _error_report(path, exc, args)
+            emit(path, report)
     if failures == 0:
         return EXIT_OK
     return EXIT_ERROR if single or failures == len(paths) else EXIT_PARTIAL
