@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--headless", action="store_true", help="do not open a browser window")
         ap.add_argument("--max-upload-mb", type=int,
                         help="largest upload the server accepts (default: the app's Settings, 200 MB)")
+        ap.add_argument("--history-url", metavar="postgresql://USER@HOST:PORT/DB",
+                        help="keep the training history in this PostgreSQL database, shared by several kiosks and "
+                             "trainers (default: the app's Settings, else SQLite on this computer; needs "
+                             "posturecheck[postgres]; keep the password in ~/.pgpass)")
     return p
 
 
@@ -503,6 +507,28 @@ def port_problem(address: str, port: int, lang: str) -> str | None:
     return None
 
 
+def _use_history_url(url: str, lang: str) -> bool:
+    """Check a --history-url once and hand it to the app server (environment); False after one line on error."""
+    from .history import HISTORY_URL_ENV, HistoryError, HistoryStore, is_url
+
+    if not is_url(url.strip()):
+        print("posturecheck: --history-url 应以 postgresql:// 开头" if lang == "zh"
+              else "posturecheck: --history-url must start with postgresql://", file=sys.stderr)
+        return False
+    try:
+        store = HistoryStore(url=url.strip())
+    except HistoryError as exc:
+        print(f"posturecheck: {_error_text(exc, lang)}", file=sys.stderr)
+        return False
+    if store.offline:
+        print(f"posturecheck: {store.where}: " + (f"现在无响应（{store.offline}）；成绩先保存在本机，服务器恢复后写入"
+              if lang == "zh" else f"not answering now ({store.offline}); sessions are kept on this computer and "
+              "written when it answers"), file=sys.stderr)
+    store.close()
+    os.environ[HISTORY_URL_ENV] = url.strip()
+    return True
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -518,6 +544,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     if problem is not None:
         logger.debug("app not started: %s", problem)
         print(f"posturecheck: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.history_url is not None and not _use_history_url(args.history_url, lang):
         return EXIT_ERROR
     from .ui.applog import log_path
 

@@ -1,4 +1,4 @@
-"""Training history in an embedded SQLite database (no Streamlit here).
+"""Training history: an embedded SQLite database by default, or an organisation's PostgreSQL (no Streamlit here).
 
 Trainees, their sessions (live drills, reviewed uploads, kiosk runs) with score and
 per-rule results, and the JSON report of each session. Each session is written in
@@ -20,6 +20,16 @@ removed. What could not be written (lock held too long, database damaged) stays
 pending and is written at the next open or save; `HistoryPending` tells the caller.
 
 Default location: `$POSTURECHECK_HOME/history.sqlite3` (`~/.posturecheck/`).
+
+PostgreSQL (`HistoryStore(url="postgresql://…")`, `--history-url`, the Settings page; needs
+`posturecheck[postgres]`): several kiosks and trainers share trainees and sessions. One store,
+two backends: everything that differs (connecting, version bookkeeping, locks, placeholders,
+DDL, which errors are worth waiting for) lives in `_SQLite` / `_Postgres`; the SQL of the store
+itself is portable. The schema version is kept in the table `posturecheck_schema`, upgraded by
+`PG_MIGRATIONS` (same versions as `MIGRATIONS`) under a transaction-scoped advisory lock, and every
+write transaction takes the same lock (one writer at a time, as in SQLite). A server that is down
+or unreachable keeps each finished session in a pending folder on this computer
+(`$POSTURECHECK_HOME/history-postgres.pending/<user-host-port-db>/`), written when it answers again.
 """
 
 from __future__ import annotations
@@ -148,6 +158,14 @@ def default_home() -> Path:
 
 def default_db_path() -> Path:
     return default_home() / DB_NAME
+
+
+HISTORY_URL_ENV = "POSTURECHECK_HISTORY_URL"  # set by `posturecheck app|kiosk --history-url`
+
+
+def history_target(saved_url: str | None = None) -> str:
+    """Where the history lives: $POSTURECHECK_HISTORY_URL, else the saved URL, else the SQLite file."""
+    return (os.environ.get(HISTORY_URL_ENV) or "").strip() or (saved_url or "").strip() or str(default_db_path())
 
 
 @dataclass(frozen=True)

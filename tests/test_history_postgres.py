@@ -272,3 +272,53 @@ def test_simultaneous_first_opens_migrate_once(url, tmp_path):
     assert sum(int(out.splitlines()[0]) for out in outputs) == 0, outputs
     with HistoryStore(url=url, pending_dir=tmp_path / "p") as h:
         assert h.version == SCHEMA_VERSION
+
+
+def test_app_settings_and_history_page_on_postgres(pg, url, tmp_path, monkeypatch):
+    """The Settings page saves the URL (after connecting once); the History page reads the shared server,
+    and says so in one line when the server is away."""
+    st_testing = pytest.importorskip("streamlit.testing.v1")
+    home = tmp_path / "home"
+    monkeypatch.setenv("POSTURECHECK_HOME", str(home))
+    monkeypatch.delenv("POSTURECHECK_KIOSK", raising=False)
+    monkeypatch.delenv("POSTURECHECK_HISTORY_URL", raising=False)
+    with HistoryStore(url=url, pending_dir=tmp_path / "other-kiosk") as other:  # written by another kiosk
+        other.save_session(report(77.0), trainee="Chen Jing", source="kiosk", started_at=1.7e9)
+
+    class Idle:  # stands in for the camera widget of the first page (it needs a browser)
+        class state:
+            playing = False
+
+    def app():
+        at = st_testing.AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.session_state["pc_webrtc_streamer"] = lambda **kwargs: Idle()
+        at.session_state["pc_trainer_unlocked"] = True
+        at.session_state["pc_lang"] = "en"
+        return at
+
+    at = app()
+    at.run()
+    at.switch_page("posturecheck/ui/views/settings.py").run()
+    field = next(t for t in at.text_input if "Shared history" in (t.label or ""))
+    field.set_value("mysql://nope")
+    at.button[0].click().run()  # the settings form's submit button
+    assert not at.exception and any("must start with postgresql://" in e.value for e in at.error)
+    field = next(t for t in at.text_input if "Shared history" in (t.label or ""))
+    field.set_value(url)
+    at.button[0].click().run()
+    assert not at.exception and any("Connected to the shared history" in s.value for s in at.success)
+    assert json.loads((home / "settings.json").read_text(encoding="utf-8"))["history_url"] == url
+
+    at = app()
+    at.run()
+    at.switch_page("posturecheck/ui/views/history.py").run()
+    assert not at.exception and url in "\n".join(c.value for c in at.caption)
+    at.selectbox(key="pc_hist_trainee").set_value("Chen Jing").run()
+    assert not at.exception and len(at.dataframe[0].value) == 1
+    pg.stop()
+    try:
+        at.run()
+        assert not at.exception
+        assert any("not answering" in e.value for e in at.error)
+    finally:
+        pg.start()

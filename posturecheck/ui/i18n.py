@@ -165,6 +165,19 @@ TEXT: dict[str, dict[str, str]] = {
     "kiosk_keep": {"zh": "自助练习保存内容", "en": "What the kiosk keeps"},
     "keep_nothing": {"zh": "不保存", "en": "Nothing"},
     "keep_scores": {"zh": "匿名得分", "en": "Anonymous scores"},
+    "history_url": {"zh": "共享训练记录（PostgreSQL 地址，留空则保存在本机）", "en": "Shared history (PostgreSQL URL; empty = on this computer)"},
+    "history_url_help": {"zh": "多台自助机和多位教练共用学员和记录：postgresql://用户@主机:5432/数据库。密码建议写在 ~/.pgpass，不写在这里。"
+                                "服务器暂时连不上时，成绩先保存在本机，恢复后自动写入。需要 pip install 'posturecheck[postgres]'。",
+                         "en": "Several kiosks and trainers share trainees and sessions: postgresql://user@host:5432/database. Keep "
+                               "the password in ~/.pgpass rather than here. While the server is away, scores are kept on this "
+                               "computer and written when it answers. Needs pip install 'posturecheck[postgres]'."},
+    "history_url_bad": {"zh": "训练记录地址应以 postgresql:// 开头，或留空。", "en": "The history URL must start with postgresql://, or be empty."},
+    "history_url_ok": {"zh": "已连接共享训练记录：{where}", "en": "Connected to the shared history: {where}"},
+    "history_url_offline": {"zh": "已保存，但现在连不上 {where}（{error}）；成绩会先保存在本机，服务器恢复后写入。",
+                            "en": "Saved, but {where} is not answering now ({error}); scores are kept on this computer and "
+                                  "written when it answers."},
+    "history_env_wins": {"zh": "本次运行使用启动参数 --history-url 指定的训练记录：{where}",
+                         "en": "This run uses the history given with --history-url: {where}"},
     "save_settings": {"zh": "保存设置", "en": "Save settings"},
     "settings_saved": {"zh": "设置已保存到 {path}。", "en": "Settings saved to {path}."},
     "profile_title": {"zh": "规则标准（限值）", "en": "Rule profile (limits)"},
