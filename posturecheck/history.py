@@ -55,6 +55,7 @@ DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_S = 2.0            # SQLite's own wait for a lock, per attempt
 OPEN_BUDGET_S = 60.0            # opening (WAL switch, migration) retries this long under contention
 SAVE_BUDGET_S = 20.0            # a save retries this long, then stays pending
+AWAY_BUDGET_S = 5.0             # ...but a PostgreSQL server that does not answer only this long (a restart)
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.05, 2.0
 PENDING_SUFFIX = ".pending"     # folder beside the database: sessions not yet written
 CORRUPT_SUFFIX = ".corrupt-"    # a damaged database is renamed <db>.corrupt-<time>
@@ -457,6 +458,7 @@ class HistoryStore:
             raise HistoryError(f"cannot open the history database {self.where}: {exc}",
                                f"无法打开训练记录数据库 {self.where}：{exc}") from exc
         self._conn: Any = None
+        self._flush_due = False
         if isinstance(self.backend, _Postgres):
             try:
                 self._conn = self._open_checked()
@@ -551,6 +553,7 @@ class HistoryStore:
             raise self._unavailable() from exc
         logger.info("history: the server %s answers again", self.where)
         self.offline = None
+        self._flush_due = True  # what was kept while it was away goes in after this call (lock released)
         return self._conn
 
     def _move_aside(self, reason: str) -> None:
@@ -642,7 +645,15 @@ class HistoryStore:
             self._went_offline(exc)
 
     def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Rows of one query; a server that stops answering becomes a one-line `HistoryError`."""
+        """Rows of one query; a server that stops answering becomes a one-line `HistoryError`.
+
+        A server that answers again first gets the sessions kept while it was away.
+        """
+        with self._lock:
+            self._live()
+            flush, self._flush_due = self._flush_due, False
+        if flush:
+            self.flush_pending()
         with self._lock:
             conn = self._live()
             try:
@@ -732,7 +743,9 @@ class HistoryStore:
         return int(rows[0]["id"]) if rows else None
 
     def _insert_retrying(self, entry: dict[str, Any]) -> int:
-        deadline = time.monotonic() + self.save_budget_s
+        start = time.monotonic()
+        deadline = start + self.save_budget_s
+        away_deadline = start + min(self.save_budget_s, AWAY_BUDGET_S)
         attempt = 0
         while True:
             try:
@@ -741,8 +754,8 @@ class HistoryStore:
                 if not self.backend.is_transient(exc) or time.monotonic() + _backoff(attempt) > deadline:
                     raise
                 logger.info("history: database busy or away (%s); retrying", _first_line(exc))
-            except HistoryError:  # a PostgreSQL server that is not answering: try again until the budget is spent
-                if time.monotonic() + _backoff(attempt) > deadline:
+            except HistoryError:  # a PostgreSQL server that is not answering: a restart is waited out, briefly
+                if time.monotonic() + _backoff(attempt) > away_deadline:
                     raise
             time.sleep(_backoff(attempt))
             attempt += 1
