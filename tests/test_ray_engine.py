@@ -45,6 +45,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+HEAD_SESSION: dict[str, int] = {}
+
+
 @pytest.fixture(scope="module")
 def ray_address():
     cli = _ray_cli()
@@ -67,6 +70,7 @@ def ray_address():
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("ray start failed:\n" + Path(log.name).read_text(encoding="utf-8", errors="replace")[-3000:])
             time.sleep(0.5)
+        HEAD_SESSION[f"127.0.0.1:{port}"] = proc.pid  # its workers are in this session (start_new_session)
         yield f"127.0.0.1:{port}"
     finally:
         proc.send_signal(signal.SIGTERM)  # `ray start --block` stops its raylet, GCS and workers
@@ -168,3 +172,55 @@ def test_without_ray_installed_the_message_says_how_to_install(drills, tmp_path)
     assert res.returncode == 2 and "pip install 'posturecheck[ray]'" in res.stderr and "Traceback" not in res.stderr
     local = cli(str(drills / "blank.avi"), "--model", "lite", "--no-face", env_extra=env)  # the default needs no Ray
     assert local.returncode == 0, local.stderr
+
+
+def running_tasks(session: int) -> list[int]:
+    """Ray workers of this test's cluster (same session id) running a drill right now (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            sid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3])
+        except (OSError, ValueError, IndexError):
+            continue
+        if sid == session and cmdline.startswith(b"ray::_run_staged"):
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds the Ray worker processes through Linux /proc")
+def test_a_worker_killed_twice_costs_only_its_own_drill(ray_address, tmp_path):
+    """The out-of-memory killer's SIGKILL on the worker of one drill (and on its one retry): an error row,
+    the other drills are reviewed and summarised."""
+    folder = tmp_path / "drills"
+    folder.mkdir()
+    blank_clip(folder / "a_long.avi", frames=600)
+    blank_clip(folder / "b.avi")
+    blank_clip(folder / "c.avi")
+    out = tmp_path / "review"
+    env = {**os.environ, **LOOPBACK_ENV, "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
+    proc = subprocess.Popen([sys.executable, "-m", "posturecheck", "analyze", str(folder), "--report", str(out),
+                             "--engine", "ray", "--address", ray_address, "--workers", "1", "--model", "lite",
+                             "--no-face", "--lang", "en"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    killed = []
+    try:
+        for _ in range(2):  # the first run and its one retry
+            deadline = time.monotonic() + 180
+            while not (pids := [p for p in running_tasks(HEAD_SESSION[ray_address]) if p not in killed]):
+                assert proc.poll() is None and time.monotonic() < deadline, "no Ray worker ran the long drill"
+                time.sleep(0.2)
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "a_long.avi: the Ray worker or node was lost" in stderr and "Traceback" not in stderr
+    assert "b.avi: " in stdout and "c.avi: " in stdout
+    rows = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 4 and "worker or node was lost" in rows[1]
+    assert (out / "b" / "report.html").is_file() and not (out / "a_long").exists()
