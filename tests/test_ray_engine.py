@@ -154,6 +154,16 @@ def test_plain_analyze_on_ray_prints_what_local_prints(ray_address, drills):
     assert remote.stdout == local.stdout and remote.stdout.count("\n") == len(list(drills.iterdir()))
 
 
+def test_one_drill_on_ray_writes_straight_into_the_report_folder(ray_address, drills, tmp_path):
+    common = [str(drills / "blank.avi"), "--model", "lite", "--no-face", "--lang", "zh"]
+    local = cli(*common, "--report", str(tmp_path / "local" / "one"))
+    remote = cli(*common, "--report", str(tmp_path / "ray" / "one"), "--engine", "ray", "--address", ray_address)
+    assert local.returncode == remote.returncode == 0, (local.stderr, remote.stderr)
+    want, got = tree(tmp_path / "local" / "one"), tree(tmp_path / "ray" / "one")
+    assert "report.html" in got and "annotated.mp4" in got and got == want
+    assert remote.stdout.replace("/ray/", "/local/") == local.stdout
+
+
 def test_unreachable_cluster_is_one_line_in_the_users_language(drills):
     port = free_port()  # nothing listens there
     for lang, words in (("en", "cannot reach the Ray cluster"), ("zh", "无法连接 Ray 集群")):
