@@ -243,6 +243,11 @@ PG_MIGRATIONS: tuple[str, ...] = (
 )
 PG_LOCK_KEY = 0x706F7374  # pg_advisory_xact_lock key of posturecheck's writers ("post")
 PG_CONNECT_TIMEOUT_S = 5
+PG_LOCK_WAIT = "2s"        # a writer waits this long for another kiosk's write lock per attempt (as BUSY_TIMEOUT_S)
+PG_MIGRATION_LOCK_WAIT = "60s"  # an opener waits this long for another one's schema upgrade (as OPEN_BUDGET_S)
+# A connection whose server vanished (network cut, host down) is noticed in about 25 s, not never.
+PG_CONNECT_DEFAULTS = {"connect_timeout": PG_CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": 10,
+                       "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 20000}
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -375,13 +380,14 @@ class _Postgres:
         return default_home() / f"history-postgres{PENDING_SUFFIX}" / safe
 
     def connect(self) -> Any:
-        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": _pg_row_factory}
-        if "connect_timeout" not in self.params:
-            kwargs["connect_timeout"] = PG_CONNECT_TIMEOUT_S
-        return self._psycopg.connect(self.url, **kwargs)
+        kwargs: dict[str, Any] = {k: v for k, v in PG_CONNECT_DEFAULTS.items() if k not in self.params}
+        # no server-side prepared statements: they break behind a transaction-pooling PgBouncer
+        return self._psycopg.connect(self.url, autocommit=True, row_factory=_pg_row_factory,
+                                     prepare_threshold=None, **kwargs)
 
     def prepare(self, conn: Any) -> None:
-        """Nothing to check: the server looks after its own files."""
+        """Bounded lock waits (nothing to check: the server looks after its own files)."""
+        conn.execute(f"SET lock_timeout = '{PG_LOCK_WAIT}'")
 
     @staticmethod
     def _has_schema_table(conn: Any) -> bool:
@@ -395,6 +401,7 @@ class _Postgres:
 
     def begin_migration(self, conn: Any) -> None:
         conn.execute("BEGIN")
+        conn.execute(f"SET LOCAL lock_timeout = '{PG_MIGRATION_LOCK_WAIT}'")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))  # other writers and migrators wait
         conn.execute("CREATE TABLE IF NOT EXISTS posturecheck_schema (version INTEGER NOT NULL)")
 

@@ -219,6 +219,40 @@ def test_save_during_a_quick_server_restart_is_written_directly(pg, url, tmp_pat
     h.close()
 
 
+def test_write_lock_held_too_long_keeps_the_session_pending_then_writes_it(url, tmp_path):
+    """Another kiosk stuck inside a write transaction: the save waits a bounded time, then stays pending."""
+    import threading
+
+    import psycopg
+
+    from posturecheck.history import PG_LOCK_KEY
+
+    h = HistoryStore(url=url, pending_dir=tmp_path / "pending", save_budget_s=1.0)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute("BEGIN")
+            c.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            holding.set()
+            release.wait(30)
+            c.execute("ROLLBACK")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        with pytest.raises(HistoryPending) as err:
+            h.save_session(report(55.0), trainee="Zhao", source="kiosk")
+        assert "lock" in str(err.value) and err.value.path.is_file()
+    finally:
+        release.set()
+        holder.join(30)
+    h.save_session(report(60.0), trainee="Zhao", source="kiosk")  # the next save writes both
+    assert sorted(s.score for s in h.sessions("Zhao")) == [55.0, 60.0] and h.pending() == []
+    h.close()
+
+
 def test_unreachable_or_bad_url(tmp_path):
     from pgserver import free_port
 
