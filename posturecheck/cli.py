@@ -258,7 +258,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .grooming import parse_color
     from .models import ModelNotFoundError
     from .profile import ProfileError, load_profile
-    from .report import to_text
     from .sources import MediaError, list_media
 
     try:

@@ -52,8 +52,7 @@ def _unreachable(address: str, reason: str) -> EngineError:
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Fail fast (one line) when HOST:PORT does not accept a connection; Ray itself would retry for minutes."""
-    if address.startswith("ray://"):
-        address = address[len("ray://"):]
+    address = address.removeprefix("ray://")
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise EngineError(f"--address must be HOST:PORT (the head node's GCS port, 6379 by default), got {address!r}",
