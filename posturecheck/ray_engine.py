@@ -155,9 +155,9 @@ class RayEngine:
         if not jobs:
             return
         ray = _ray()
-        self._connect(ray)
         pending: dict[Any, _Job] = {}
         try:
+            self._connect(ray)
             limit = self.max_in_flight or max(1, int(ray.cluster_resources().get("CPU", 1)))
             task = ray.remote(_run_staged).options(num_cpus=1, max_retries=TASK_RETRIES)
             queue = list(jobs)
