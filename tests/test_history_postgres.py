@@ -374,3 +374,25 @@ def test_app_settings_and_history_page_on_postgres(pg, url, tmp_path, monkeypatc
         assert any("not answering" in e.value for e in at.error)
     finally:
         pg.start()
+
+
+def test_app_history_url_on_the_command_line(url, tmp_path, monkeypatch, capsys):
+    """`posturecheck app|kiosk --history-url`: a bad URL is one line (exit 2, nothing started); a good one, or a
+    server away (one warning line), is handed to the app server through its environment."""
+    from pgserver import free_port
+
+    from posturecheck import cli
+    from posturecheck.history import HISTORY_URL_ENV, history_target
+
+    monkeypatch.setenv("POSTURECHECK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(HISTORY_URL_ENV, "")  # recorded, so what the command sets is undone after the test
+    monkeypatch.delenv(HISTORY_URL_ENV)
+    assert cli.main(["kiosk", "--history-url", "mysql://x/y", "--headless"]) == 2
+    assert "must start with postgresql://" in capsys.readouterr().err
+    assert cli.main(["app", "--history-url", "postgresql://h:port/x", "--headless"]) == 2
+    assert "not valid" in capsys.readouterr().err and HISTORY_URL_ENV not in os.environ
+    assert cli._use_history_url(url, "en") and os.environ[HISTORY_URL_ENV] == url and history_target("") == url
+    down = f"postgresql://kiosk:secret@127.0.0.1:{free_port()}/h"
+    assert cli._use_history_url(down, "zh")
+    err = capsys.readouterr().err
+    assert "现在无响应" in err and "secret" not in err and len(err.strip().splitlines()) == 1
