@@ -8,6 +8,10 @@ self-contained `report.html`. Several files go into one subfolder each, with
 an error row; the batch goes on. A worker that dies (killed by the out-of-memory
 killer, a crash in native code) becomes an error row for the file it was
 analysing; a fresh worker takes its place and the batch still finishes.
+
+Where the drills run is an `Engine`: `LocalEngine` (these processes, the default) or
+`ray_engine.RayEngine` (one task per drill on a Ray cluster); both run the same `_run_job`,
+so outputs, progress and error rows do not depend on the engine.
 """
 
 from __future__ import annotations
