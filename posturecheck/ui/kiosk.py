@@ -36,8 +36,10 @@ KIOSK_CSS = """
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
 header, footer, #MainMenu {display: none !important; visibility: hidden !important;}
 .block-container, [data-testid="stMainBlockContainer"] {padding-top: 0.8rem !important; max-width: 100% !important;}
-.pc-kiosk-title {font-size: 2.4rem; font-weight: 800; margin: 0 0 0.4rem 0;}
+.pc-kiosk-title {font-size: 3rem; font-weight: 800; margin: 0 0 0.4rem 0;}
 .pc-kiosk-msg {font-size: 3rem; font-weight: 700; line-height: 1.3;}
+.stButton button {padding: 0.5rem 1.6rem !important;}
+.stButton button p {font-size: 2rem !important; font-weight: 700;}
 .pc-kiosk-score {font-size: 6rem; font-weight: 900; color: rgb(40, 160, 70); line-height: 1.1;}
 """
 
