@@ -244,20 +244,34 @@ class DrillRunner:
         self._reached_ms: int | None = None
         self._last_ms: int | None = None
         self._blockers: Counter[str] = Counter()
-        self._skip_requested = False
         self._results: list[StepResult] = []
         first = self.drill.steps[0]
-        state = COUNTDOWN if self.drill.countdown_s > 0 else NO_PERSON
         self._progress = DrillProgress(self.drill.id, 0, len(self.drill.steps), 0.0, first.hold_s, 0.0, False, False,
-                                       state=state, countdown_left_s=self.drill.countdown_s)
+                                       state=NO_PERSON, countdown_left_s=self.drill.countdown_s)
 
     @property
     def progress(self) -> DrillProgress:
         return self._progress
 
-    def skip(self) -> None:
-        """The trainee skips the current step (applied at the next frame)."""
-        self._skip_requested = True
+    def skip(self) -> DrillProgress:
+        """The trainee skips the current step now (during the countdown: starts the first step).
+
+        Applied at once, not at the next analysed frame: a skip must work even when the
+        camera or the model has stopped delivering.
+        """
+        steps = self.drill.steps
+        if self._index >= len(steps):
+            return self._progress
+        t = self._last_ms if self._last_ms is not None else 0
+        activity = self._progress.activity
+        if self._step_start_ms is None:  # countdown (or nobody seen yet): begin the first step
+            self._step_start_ms = t
+            return self._emit(t, NO_PERSON if activity == "unknown" else WRONG_ACTIVITY, activity, 0.0, 0.0)
+        reached = None if self._reached_ms is None else round((self._reached_ms - self._step_start_ms) / 1000.0, 2)
+        self._next_step(t, StepResult(reached, None, skipped=True))
+        if self._index >= len(steps):
+            return self._emit(t, DONE, activity, 0.0, 0.0)
+        return self._emit(t, NO_PERSON if activity == "unknown" else WRONG_ACTIVITY, activity, 0.0, 0.0)
 
     def _blocking(self, step: DrillStep, verdicts: Sequence[Any]) -> tuple[str, ...]:
         if not step.require_pass:
@@ -290,19 +304,16 @@ class DrillRunner:
         if self.drill.countdown_s > 0 and self._step_start_ms is None:
             if self._countdown_start_ms is None:
                 if not rec.person_found:
-                    return self._emit(t, NO_PERSON, rec, 0.0, 0.0, countdown_left=self.drill.countdown_s)
+                    return self._emit(t, NO_PERSON, rec.activity, 0.0, 0.0, countdown_left=self.drill.countdown_s)
                 self._countdown_start_ms = t
             left = self.drill.countdown_s - (t - self._countdown_start_ms) / 1000.0
-            if left > 0 and not self._skip_requested:
-                return self._emit(t, COUNTDOWN, rec, 0.0, 0.0, countdown_left=left)
-            self._skip_requested = False
+            if left > 0:
+                return self._emit(t, COUNTDOWN, rec.activity, 0.0, 0.0, countdown_left=left)
         if self._step_start_ms is None:
             self._step_start_ms = t
         step = steps[self._index]
         elapsed = (t - self._step_start_ms) / 1000.0
-        if self._skip_requested or (self.drill.auto_skip_after_s is not None
-                                    and elapsed >= step.timeout_s + self.drill.auto_skip_after_s):
-            self._skip_requested = False
+        if self.drill.auto_skip_after_s is not None and elapsed >= step.timeout_s + self.drill.auto_skip_after_s:
             reached = None if self._reached_ms is None else round((self._reached_ms - self._step_start_ms) / 1000.0, 2)
             self._next_step(t, StepResult(reached, None, skipped=True))
             return self._after_step(t, rec)
@@ -334,16 +345,16 @@ class DrillRunner:
             in_time = None if step.within_s is None else reached_after <= step.within_s
             self._next_step(t, StepResult(round(reached_after, 2), in_time))
             return self._after_step(t, rec)
-        return self._emit(t, state, rec, hold, elapsed, counting=counting, blocking=blocking)
+        return self._emit(t, state, rec.activity, hold, elapsed, counting=counting, blocking=blocking)
 
     def _after_step(self, t: int, rec: Any) -> DrillProgress:
         if self._index >= len(self.drill.steps):
-            return self._emit(t, DONE, rec, 0.0, 0.0)
+            return self._emit(t, DONE, rec.activity, 0.0, 0.0)
         step = self.drill.steps[self._index]
         state = NO_PERSON if not rec.person_found else READY if self._activity_ok(step, rec) else WRONG_ACTIVITY
-        return self._emit(t, state, rec, 0.0, 0.0)
+        return self._emit(t, state, rec.activity, 0.0, 0.0)
 
-    def _emit(self, t: int, state: str, rec: Any, hold: float, elapsed: float, *, counting: bool = False,
+    def _emit(self, t: int, state: str, activity: str | None, hold: float, elapsed: float, *, counting: bool = False,
               blocking: tuple[str, ...] = (), countdown_left: float = 0.0) -> DrillProgress:
         steps = self.drill.steps
         done = self._index >= len(steps)
@@ -357,6 +368,6 @@ class DrillRunner:
         self._progress = DrillProgress(
             self.drill.id, self._index, len(steps), round(hold, 2), step.hold_s, round(elapsed, 2), done,
             late, tuple(self._results), DONE if done else state, counting and not done,
-            getattr(rec, "activity", "unknown") or "unknown", blocking, timed_out, worst,
+            activity or "unknown", blocking, timed_out, worst,
             round(max(0.0, countdown_left), 2), None if auto_in is None else round(auto_in, 1))
         return self._progress

@@ -248,10 +248,15 @@ class LiveProcessor:
         self.set_drill(self.drill)
 
     def skip_step(self) -> None:
-        """The trainee skips the current drill step (the step is reported as skipped)."""
+        """The trainee skips the current drill step now (the step is reported as skipped)."""
         with self._lock:
             if self._runner is not None:
                 self._runner.skip()
+
+    def drill_progress(self) -> DrillProgress | None:
+        """The drill's newest state (also after a skip that no frame has followed yet)."""
+        with self._lock:
+            return self._runner.progress if self._runner is not None else None
 
     def current_step(self) -> DrillStep | None:
         """The drill step the trainee is on (None without a drill or when done)."""

@@ -552,6 +552,9 @@ def test_kiosk_save_errors_are_a_plain_line(home, monkeypatch):
         def latest(self):
             return Result()
 
+        def drill_progress(self):
+            return Drill()
+
         def finish(self, lg):
             return {"score": 88.0, "rules": []}
 

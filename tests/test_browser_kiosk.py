@@ -210,7 +210,8 @@ def test_kiosk_starts_unattended_reads_from_afar_and_never_says_good_while_not_c
                 and not r.url.startswith(f"http://127.0.0.1:{port}") else None)
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("text=仪态自助练习", timeout=60_000)
-        page.wait_for_selector("div.pc-drill", timeout=VERDICT_TIMEOUT_MS)  # camera started by itself
+        # the camera starts by itself and the trainee is seen (the drill leaves "nobody there")
+        page.wait_for_selector("div.pc-drill:not([data-state='no_person'])", timeout=VERDICT_TIMEOUT_MS)
         # trainees see no camera buttons ("select device", stop) inside the widget
         frame = page.frame_locator("iframe[title*='streamlit_webrtc']").first
         buttons = frame.locator("button")

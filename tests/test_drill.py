@@ -138,10 +138,11 @@ def test_stuck_check_times_out_with_a_hint_then_can_be_skipped():
     p = run(runner, int(step.timeout_s * 1000) - 200, int(step.timeout_s * 1000) + 200, status=FAIL)
     assert p.timed_out and p.worst_blocker == "standing.trunk_upright" and p.auto_skip_in_s is not None
     assert step.hint_text("zh") and step.hint_text("en")
-    runner.skip()
-    p = runner.update(rec(int(step.timeout_s * 1000) + 240, status=FAIL))
+    p = runner.skip()  # at once, even if no further frame is ever analysed
     assert p.step_index == 1 and p.results[0].skipped and p.results[0].in_time is None
     assert not p.timed_out and p.hold_s == 0 and p.state == WRONG_ACTIVITY  # next step: sit down
+    p = runner.update(rec(int(step.timeout_s * 1000) + 240, status=FAIL))
+    assert p.step_index == 1 and p.state == WRONG_ACTIVITY and not p.timed_out
 
 
 def test_a_stuck_step_is_skipped_by_itself_so_the_kiosk_always_moves_on():
@@ -158,9 +159,10 @@ def test_a_stuck_step_is_skipped_by_itself_so_the_kiosk_always_moves_on():
 def test_skip_during_countdown_starts_the_first_step():
     runner = DrillRunner(load_drills()["standing"])
     run(runner, 0, 500)
-    runner.skip()
-    p = runner.update(rec(540))
+    p = runner.skip()
     assert p.state != COUNTDOWN and p.step_index == 0
+    p = runner.update(rec(540))
+    assert p.state == HOLDING and p.counting and p.step_index == 0
 
 
 def test_greeting_stand_up_within_the_limit():
@@ -213,3 +215,40 @@ def test_bow_step_needs_trunk_flexion():
         runner.update(r(t, 30.0))
         t += STEP_MS
     assert runner.progress.step_index == 2
+
+
+def test_the_page_words_come_from_the_same_state_as_the_timer():
+    """ui.coach.drill_view: "good" text only while counting; a fix names the blocking check;
+    another activity is named; a timed-out step shows its hint and what held it up."""
+    from posturecheck.profile import load_profile
+    from posturecheck.ui.coach import drill_view
+
+    prof = load_profile()
+    drill = load_drills()["kiosk"]
+    runner = DrillRunner(drill)
+
+    class R:
+        def __init__(self, r):
+            self.r, self.view = r, "front"
+
+        def verdict(self, rid):
+            return self.r.verdict(rid)
+
+    pattern = ["standing", "walking", "standing", "sitting"]
+    for i in range(2500):
+        r = rec(i * STEP_MS, activity=pattern[(i // 40) % 4], status=FAIL if (i // 25) % 3 == 0 else PASS)
+        p = runner.update(r)
+        for lg in ("zh", "en"):
+            v = drill_view(drill, p, R(r), prof, None, lg)
+            if v is None:
+                assert p.done
+                continue
+            good = "很好，保持" in v.message or "Good, keep it" in v.message
+            assert good == (p.state == HOLDING and p.counting), (p, v)
+            assert (v.hold_fraction > 0) <= p.counting
+            if p.state == FIX:
+                assert ("计时暂停" in v.message) if lg == "zh" else ("Timer paused" in v.message)
+            if p.state == WRONG_ACTIVITY and p.activity == "walking":
+                assert "行姿" in v.message or "walking" in v.message, v.message
+            if p.timed_out:
+                assert v.hint and drill.steps[p.step_index].hint_text(lg) in v.hint

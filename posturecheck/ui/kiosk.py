@@ -137,7 +137,7 @@ def _panel(proc: LiveProcessor, playing: bool, speech_on: bool) -> None:
         state["last_seen"] = now
     elif now - state["last_seen"] > s.kiosk_idle_s:
         _restart(proc, state)  # nobody there: forget the attempt
-    prog = result.drill if result is not None else None
+    prog = proc.drill_progress()  # the newest state, also right after a skip
     if prog is not None and prog.done:
         report = proc.finish(lg)
         state.update(done_at=now, score=report.get("score") if report else None)

@@ -43,7 +43,7 @@ def _live_panel(proc: LiveProcessor, playing: bool, standard: str | None, traine
         (st.error if proc.error else st.info)(msg)
     if proc.drill is not None and playing and not msg:
         lg = lang()
-        view = drill_view(proc.drill, result.drill if result is not None else None, result, proc.profile,
+        view = drill_view(proc.drill, proc.drill_progress() if result is not None else None, result, proc.profile,
                           standard, lg)
         render_drill(view, big=False, on_skip=proc.skip_step, key="pc_practice_skip", lang=lg)
         if view is not None:
