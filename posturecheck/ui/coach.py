@@ -92,7 +92,8 @@ def drill_view(drill: Drill, prog: DrillProgress | None, result: Any, profile: P
     """The panel's words for the drill's current state (None when the drill is done)."""
     if prog is None:  # camera on, nothing analysed yet: the first step's prompt
         step = drill.steps[0]
-        return DrillView(NO_PERSON, False, t("step_of", lang, i=1, n=len(drill.steps)), step.prompt_text(lang),
+        step_line = t("step_of", lang, i=1, n=len(drill.steps)) if len(drill.steps) > 1 else ""
+        return DrillView(NO_PERSON, False, step_line, step.prompt_text(lang),
                          t("kiosk_welcome", lang), "wait", t("drill_paused", lang, target=step.hold_s), 0.0,
                          None, None, None, None, False)
     if prog.done or prog.state == DONE:
