@@ -62,7 +62,7 @@ def bare_browser(tmp_path):
     """Chromium that sees no CJK font at all (FONTCONFIG_FILE), with the fake camera."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     conf = no_cjk_fontconfig(tmp_path)
-    args = list(CHROMIUM_FLAGS)
+    args = list(CHROMIUM_FLAGS) + ["--autoplay-policy=no-user-gesture-required"]  # as the README's kiosk command
     if CLIP.is_file():
         args.append(f"--use-file-for-fake-video-capture={write_y4m(CLIP, tmp_path / 'camera.y4m')}")
     env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
@@ -251,6 +251,14 @@ def test_kiosk_starts_unattended_reads_from_afar_and_never_says_good_while_not_c
             assert ("很好，保持" in state[2]) == (state[1] == "true"), state
             page.wait_for_timeout(500)
         shot(page, "kiosk_zh")
+        # spoken cues (on by default in the kiosk): a phrase made offline, played by the page
+        from posturecheck.speech import engine
+
+        if engine() is not None:
+            spoken = page.get_attribute(".pc-spoken", "data-text", timeout=30_000)
+            assert spoken and any("\u4e00" <= ch <= "\u9fff" for ch in spoken), spoken
+            page.wait_for_function("() => [...document.querySelectorAll('audio')].some(a => a.currentTime > 0)",
+                                   timeout=30_000)
         # the trainee can always skip a step
         step_before = page.inner_text(".pc-drill .pc-step")
         page.get_by_role("button", name="跳过这一步").click()
