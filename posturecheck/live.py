@@ -34,7 +34,7 @@ from .landmarks import SKELETON_EDGES, PoseLandmarks
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions
 from .profile import Profile, ProfileError, load_profile
 from .rules import FAIL, PASS, UNKNOWN, Verdict, rules_for
-from .session import FrameRecord, Session
+from .session import Session
 
 logger = logging.getLogger(__name__)
 

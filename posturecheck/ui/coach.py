@@ -54,6 +54,7 @@ DRILL_CSS = """
 .pc-drill-big .pc-hint {font-size: 2.2rem;}
 .pc-drill-big .pc-count {font-size: 10rem;}
 [data-testid="stAudio"] {display: none !important;}
+[data-stale="true"] {opacity: 1 !important; transition: none !important;}  /* no fading every refresh */
 """
 
 
