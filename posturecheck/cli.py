@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--address", default=LOOPBACK,
                         help="address to listen on (default: 127.0.0.1, this computer only; the browser allows "
                              "the camera only on localhost or HTTPS; see the README before exposing it on a LAN)")
-        ap.add_argument("--headless", action="store_true", help="do not open a browser window")
+        ap.add_argument("--headless", action="store_true",
+                        help="do not open a browser window (always so for kiosk and without a terminal)")
         ap.add_argument("--max-upload-mb", type=int,
                         help="largest upload the server accepts (default: the app's Settings, 200 MB)")
         ap.add_argument("--history-url", metavar="postgresql://USER@HOST:PORT/DB",
@@ -469,13 +470,17 @@ def app_command(args: argparse.Namespace) -> list[str]:
     spec = importlib.util.find_spec("posturecheck.ui.main")  # locate the file without importing Streamlit
     if spec is None or spec.origin is None:
         raise FileNotFoundError("posturecheck.ui.main is missing from this installation")
+    # The kiosk starts from an autostart entry (its browser is opened by that entry), and with
+    # no terminal there is nobody to see a browser window open: never open one then.
+    headless = bool(args.headless or args.command == "kiosk" or not sys.stdin or not sys.stdin.isatty())
     cmd = [sys.executable, "-m", "streamlit", "run", str(Path(spec.origin).resolve()),
            "--server.port", str(args.port), "--server.address", args.address,
            "--server.maxUploadSize", str(args.max_upload_mb or _saved_upload_limit()),
            "--browser.gatherUsageStats", "false",   # offline training rooms: no telemetry
            "--client.showErrorDetails", "none",     # users see a plain message; tracebacks go to the log
            "--server.fileWatcherType", "none",
-           "--server.headless", "true" if args.headless else "false",
+           "--server.headless", "true" if headless else "false",
+           "--server.showEmailPrompt", "false",     # never Streamlit's first-run e-mail prompt
            "--client.toolbarMode", "minimal"]
     if args.command == "kiosk":
         cmd += ["--client.showSidebarNavigation", "false", "--", "--kiosk"]
