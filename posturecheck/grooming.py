@@ -283,7 +283,7 @@ def fit_head_pose(points_px: np.ndarray, neutral_pitch_deg: float | None = None)
     least-squares 2×3 map from the canonical points to their pixels, made the nearest
     scale × (two orthonormal rows); the third row is their cross product. The mesh's z (the
     landmark model's guess of depth) is not used for the angles. On the 64 dev faces this
-    reads about 1.3× the yaw of a rigid 3-D fit that includes z (and of a nose-to-cheek
+    reads about 1.2× the yaw of a rigid 3-D fit that includes z (1.3× that of a nose-to-cheek
     asymmetry estimate with the canonical face's proportions); with no true angles for those
     faces, the by-eye "turned or tilted" labels decided: leave-one-out F1 0.52 → 0.58.
     `neutral_pitch_deg` (default NEUTRAL_FACE_PITCH_DEG): the fit's pitch of a level gaze.
