@@ -56,6 +56,12 @@ def _arms_hanging(rep: dict[str, Any]) -> bool | None:
     return all(h == "hanging" for h in hands)
 
 
+def _verdict_or_observation(rep: dict[str, Any], rule_id: str, observation: str) -> bool | None:
+    """The rule's verdict where the activity has the rule (its band), else the observation."""
+    present = any(r["id"] == rule_id for r in rep["rules"])
+    return _rule(rep, rule_id) if present else rep["observations"].get(observation)
+
+
 def _feet_v(rep: dict[str, Any]) -> bool | None:
     feet = rep["observations"]["feet"]
     return None if feet == "unknown" else feet in ("v", "together", "t")
@@ -98,7 +104,7 @@ PREDICTORS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "hands_behind_back": _either_hand("behind_back"),
     "hands_clasped_front": _either_hand("clasped_front"),
     "arms_hanging": _arms_hanging,
-    "legs_crossed": lambda rep: rep["observations"]["legs_crossed"],
+    "legs_crossed": lambda rep: _verdict_or_observation(rep, "posture.legs_crossed", "legs_crossed"),
     "feet_v_or_together": _feet_v,
     "feet_apart_wide": _feet_wide,
     "leaning_or_slouching": _leaning,

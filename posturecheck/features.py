@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .landmarks import LM, PoseLandmarks
+
+if TYPE_CHECKING:
+    from .learned import ClassifierSet
 
 VIEWS = ("front", "side", "back", "oblique", "unknown")
 HAND_PLACES = ("hanging", "clasped_front", "behind_back", "crossed", "on_hip", "in_pocket", "raised", "other",
@@ -401,7 +404,34 @@ def _either(p_left: float | None, p_right: float | None) -> float | None:
     return known if known is not None and known >= 0.5 else None
 
 
-def learned_observations(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> LearnedObservations:
+# Each yes/no hand flag of the rules: the hand place it is about, and whether one hand
+# doing it is enough ("either") or both must ("both": hands clasped in front).
+HAND_FLAGS: dict[str, tuple[str, str]] = {
+    "arms_crossed": ("crossed", "either"),
+    "hands_on_hips": ("on_hip", "either"),
+    "hands_in_pockets": ("in_pocket", "either"),
+    "hands_behind_back": ("behind_back", "either"),
+    "hands_clasped_front": ("clasped_front", "both"),
+}
+
+
+def hand_flag_probabilities(left: dict[str, float] | None,
+                            right: dict[str, float] | None) -> dict[str, float | None]:
+    """Each hand flag's probability from the two hands' place probabilities (None = an arm unseen).
+
+    The one definition used by the product and by the training script's held-out bands.
+    """
+    out: dict[str, float | None] = {}
+    for flag, (place, mode) in HAND_FLAGS.items():
+        if mode == "both":
+            out[flag] = math.sqrt(left[place] * right[place]) if left is not None and right is not None else None
+        else:
+            out[flag] = _either(None if left is None else left[place], None if right is None else right[place])
+    return out
+
+
+def learned_observations(lm: PoseLandmarks, *, min_visibility: float = 0.5,
+                         models: ClassifierSet | None = None) -> LearnedObservations:
     """Hand places, flags, legs crossed, trunk lean, feet stance and posture from the learned models.
 
     A task answers only when the body parts it needs are in the frame: an arm needs its
@@ -411,7 +441,7 @@ def learned_observations(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> L
     """
     from . import learned  # the models load lazily, once
 
-    probs = learned.predict(lm)
+    probs = learned.predict(lm, models)
     if probs is None:
         return LearnedObservations()
     inside = _inside(lm)
@@ -429,11 +459,7 @@ def learned_observations(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> L
     hl, hl_conf = best(probs.hand_left) if left_ok else ("unknown", None)
     hr, hr_conf = best(probs.hand_right) if right_ok else ("unknown", None)
 
-    def flag(place: str) -> float | None:
-        return _either(probs.hand_left[place] if left_ok else None, probs.hand_right[place] if right_ok else None)
-
-    clasped = math.sqrt(probs.hand_left["clasped_front"] * probs.hand_right["clasped_front"]) \
-        if left_ok and right_ok else None
+    flags = hand_flag_probabilities(probs.hand_left if left_ok else None, probs.hand_right if right_ok else None)
     legs_ok = all(inside[i] for i in (LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE))
     feet_ok = bool(ok[LM.LEFT_ANKLE] and ok[LM.RIGHT_ANKLE]) and all(
         inside[i] for i in (LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.LEFT_FOOT_INDEX, LM.RIGHT_FOOT_INDEX))
@@ -444,8 +470,7 @@ def learned_observations(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> L
     return LearnedObservations(
         hand_left=hl, hand_right=hr, hand_left_conf=hl_conf, hand_right_conf=hr_conf,
         feet=feet, feet_conf=feet_conf,
-        arms_crossed_p=flag("crossed"), hands_on_hips_p=flag("on_hip"), hands_in_pockets_p=flag("in_pocket"),
-        hands_behind_back_p=flag("behind_back"), hands_clasped_front_p=clasped,
+        **{f"{flag}_p": p for flag, p in flags.items()},
         legs_crossed_p=probs.legs_crossed if legs_ok else None,
         trunk_lean_p=probs.trunk_lean if trunk_ok else None,
         posture=posture, posture_conf=posture_conf,

@@ -12,8 +12,11 @@ fitting: the dev set stays out-of-sample for scripts/evaluate_dev.py.
 2. Held-out figures: 3 folds grouped by character (a character never appears in
    both train and test); per task precision/recall/F1 per class and accuracy are
    printed from those out-of-fold predictions.
-3. Calibration: one temperature per task, fitted on the out-of-fold logits
-   (minimum log-loss), so probabilities mean what they say on unseen bodies.
+3. Calibration: one temperature per task, fitted on the out-of-fold logits of the
+   same ensemble as shipped (minimum log-loss), so probabilities mean what they say
+   on unseen bodies. The report also gives, from the same held-out predictions, each
+   yes/no flag's best band (hand flags combined per render exactly as the product
+   does: features.hand_flag_probabilities) and each category's confidence floor.
 4. The final networks (ENSEMBLE seeds per task, mean logits) are fitted on every
    render and saved with the temperatures.
 """
@@ -41,12 +44,17 @@ ACTIVITIES = ("standing", "sitting", "walking")
 SEED = 20261201
 HIDDEN = (128, 64)
 ALPHA = 1e-2           # L2 penalty: renders are cleaner than photos, keep the nets smooth
-JITTER_SD = 0.01        # landmark jitter (normalised image units / metres) added to training copies
-JITTER_COPIES = 1
+JITTER_SD = 0.01        # landmark jitter (normalised image units / metres) for optional training copies
+# No jittered copies: a copy and its original fell on both sides of the networks' early-stopping
+# split, so validation never stopped them and they grew over-confident (held-out temperature 5.4).
+JITTER_COPIES = 0
 MAX_EPOCHS = 150
 FOLDS = 3               # held-out figures: 3 folds grouped by character
 ENSEMBLE = 5            # networks per task in the shipped file (mean logits)
-BAND_PRECISION = 0.8    # abstention bands suggested for the profile: 80 % right on held-out renders
+RECIPE = 2              # bump when the training recipe changes (the model version is RECIPE.corpus-hash)
+BAND_PRECISION = 0.8    # per-class bands of the report: 80 % right on held-out renders
+NEG_PRECISION = 0.95    # a flag's pass_below: "no" answers right 95 % of the time on held-out renders
+CONF_ACCURACY = 0.8     # a category's min_confidence: the top class right 80 % of the time
 
 
 def _load(path: Path) -> tuple[list[PoseLandmarks | None], list[dict[str, Any]]]:
@@ -150,13 +158,14 @@ def _fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
 
 
 def _rows(people: list[PoseLandmarks | None], meta: list[dict[str, Any]], label: Callable, rng: np.random.Generator,
-          jitter: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xs, ys, groups = [], [], []
-    for lm, m in zip(people, meta):
+          jitter: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of (vector, label, character group) and each row's (render index, variant, mirrored)."""
+    xs, ys, groups, ids = [], [], [], []
+    for r, (lm, m) in enumerate(zip(people, meta)):
         if lm is None:
             continue
         variants = [lm] + ([_jittered(lm, rng) for _ in range(JITTER_COPIES)] if jitter else [])
-        for v in variants:
+        for k, v in enumerate(variants):
             for mirrored, body in ((False, v), (True, mirror(v))):
                 y = label(m, mirrored)
                 if y is None:
@@ -167,7 +176,8 @@ def _rows(people: list[PoseLandmarks | None], meta: list[dict[str, Any]], label:
                 xs.append(x)
                 ys.append(y)
                 groups.append(m.get("character", "?"))
-    return np.array(xs, dtype=np.float32), np.array(ys), np.array(groups)
+                ids.append((r, k, int(mirrored)))
+    return np.array(xs, dtype=np.float32), np.array(ys), np.array(groups), np.array(ids, dtype=np.int64).reshape(-1, 3)
 
 
 def _calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -201,6 +211,63 @@ def _bands(proba: np.ndarray, y_idx: np.ndarray, classes: tuple[str, ...]) -> di
         out[c] = {"fail_above": fail, "pass_below": ok, "coverage": float(answered.mean())}
     print(f"    bands at precision {BAND_PRECISION}: " + ", ".join(
         f"{c} {b['pass_below']}/{b['fail_above']} cov {b['coverage']:.2f}" for c, b in out.items()))
+    return out
+
+
+_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+def _flag_band(p: np.ndarray, pos: np.ndarray) -> dict[str, Any]:
+    """A yes/no probability's band on held-out renders: fail at the F1-best threshold, pass where "no" is safe.
+
+    fail_above: the threshold with the best held-out F1 (rare postures are missed at 0.5 by a
+    calibrated probability). pass_below: the highest threshold up to fail_above at which "no"
+    answers are right NEG_PRECISION of the time; in between the rule says unknown.
+    """
+    def f1(t: float) -> float:
+        pred = p >= t
+        tp = int(np.sum(pred & pos))
+        return 2 * tp / max(int(pred.sum()) + int(pos.sum()), 1)
+
+    fail = max(_GRID, key=lambda t: (f1(float(t)), -abs(float(t) - 0.5)))
+    ok = next((float(t) for t in _GRID[::-1] if t <= fail and (p <= t).sum() >= 10
+               and (~pos[p <= t]).mean() >= NEG_PRECISION), None)
+    pass_below = ok if ok is not None else float(fail)
+    pred = p >= fail
+    answered = pred | (p <= pass_below)
+    tp, fp, fn = int(np.sum(pred & pos)), int(np.sum(pred & ~pos)), int(np.sum(~pred & pos & answered))
+    return {"fail_above": float(fail), "pass_below": pass_below, "n": int(len(p)), "positives": int(pos.sum()),
+            "f1": 2 * tp / max(2 * tp + fp + fn, 1), "coverage": float(answered.mean())}
+
+
+def _confidence_floor(proba: np.ndarray, y_idx: np.ndarray) -> dict[str, Any]:
+    """The lowest top-class probability at which the top class is right CONF_ACCURACY of the time."""
+    conf, right = proba.max(axis=1), proba.argmax(axis=1) == y_idx
+    floor = next((float(t) for t in _GRID if (conf >= t).sum() >= 10 and right[conf >= t].mean() >= CONF_ACCURACY),
+                 None)
+    cover = float(np.mean(conf >= floor)) if floor is not None else 0.0
+    return {"min_confidence": floor, "coverage": cover, "accuracy_all": float(right.mean())}
+
+
+def _hand_flag_bands(meta: list[dict[str, Any]], ids: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """Bands of every hand flag from held-out hand probabilities, combined per render as the product does."""
+    from posturecheck.features import HAND_FLAGS, hand_flag_probabilities
+
+    per: dict[int, dict[int, dict[str, float]]] = {}
+    for (r, k, mirrored), row in zip(ids, proba):
+        if k == 0:
+            per.setdefault(int(r), {})[int(mirrored)] = dict(zip(HAND_PLACES, (float(v) for v in row)))
+    out = {}
+    for flag, (place, mode) in HAND_FLAGS.items():
+        ps, ys = [], []
+        for r, sides in per.items():
+            left, right = meta[r].get("hand_left"), meta[r].get("hand_right")
+            if 0 not in sides or 1 not in sides or left not in HAND_PLACES or right not in HAND_PLACES:
+                continue
+            p = hand_flag_probabilities(sides[0], sides[1])[flag]
+            ps.append(p)
+            ys.append((left == place and right == place) if mode == "both" else (left == place or right == place))
+        out[flag] = _flag_band(np.array(ps, dtype=float), np.array(ys, dtype=bool))
     return out
 
 
@@ -249,16 +316,17 @@ def main(argv: list[str] | None = None) -> int:
     tasks: dict[str, Classifier] = {}
     report: dict[str, Any] = {}
     for name, classes, label in TASKS:
-        x, y, g = _rows(people, meta, label, rng, jitter=True)
+        x, y, g, ids = _rows(people, meta, label, rng, jitter=True)
         if len(set(y)) < 2:
             raise SystemExit(f"{name}: the corpus has fewer than two classes")
         # leave-one-character-out predictions (the jittered copies share their render's group)
         oof_logits: list[np.ndarray] = []
         oof_y: list[np.ndarray] = []
+        oof_ids: list[np.ndarray] = []
         for tr, te in _character_folds(g):
             if len(set(y[tr])) < 2:
                 continue
-            scaler, nets = _fit(x[tr], y[tr], classes)
+            scaler, nets = _fit(x[tr], y[tr], classes, seeds=ENSEMBLE)  # held out exactly as shipped
             c = _to_classifier(name, classes, scaler, nets, 1.0)
             lg = c.logits(x[te])
             if lg.shape[1] != 1 and (lg.shape[1] != len(classes) or c.classes != classes):
@@ -269,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                 lg = full
             oof_logits.append(lg)
             oof_y.append(y[te])
+            oof_ids.append(ids[te])
         if oof_logits:
             lg = np.concatenate(oof_logits)
             yy = np.concatenate(oof_y)
@@ -281,7 +350,14 @@ def main(argv: list[str] | None = None) -> int:
             temperature = _fit_temperature(lg, y_idx)
             report[name] = _report(name, classes, yy, pred)
             report[name]["temperature"] = temperature
-            report[name]["bands"] = _bands(_calibrated(lg, temperature), y_idx, classes)
+            proba = _calibrated(lg, temperature)
+            report[name]["bands"] = _bands(proba, y_idx, classes)
+            if lg.shape[1] == 1:
+                report[name]["flag_band"] = _flag_band(proba[:, 1], y_idx == 1)
+            else:
+                report[name]["confidence"] = _confidence_floor(proba, y_idx)
+            if name == "hand":
+                report["hand_flags"] = _hand_flag_bands(meta, np.concatenate(oof_ids), proba)
         else:
             temperature = 1.0
         scaler, nets = _fit(x, y, classes, seeds=ENSEMBLE)
@@ -291,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         tasks[name] = final
         print(f"  {name}: fitted on {len(y)} rows, classes {final.classes}, temperature {temperature:.2f}")
     digest = hashlib.sha256(args.corpus.read_bytes()).hexdigest()
-    meta_out = {"version": f"1.{digest[:8]}", "corpus": args.corpus.name, "corpus_sha256": digest,
+    meta_out = {"version": f"{RECIPE}.{digest[:8]}", "corpus": args.corpus.name, "corpus_sha256": digest,
                 "trained_on": "rendered characters only (corpus/); never real photos",
                 "hidden": list(HIDDEN), "alpha": ALPHA, "ensemble": ENSEMBLE}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -300,6 +376,19 @@ def main(argv: list[str] | None = None) -> int:
     args.report.write_text(json.dumps({"meta": meta_out, "held_out": report}, indent=1, default=float),
                            encoding="utf-8")
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB) and {args.report}")
+    print("held-out bands for the profile (posturecheck/profiles/default.toml):")
+    for flag, b in report.get("hand_flags", {}).items():
+        print(f"  {flag}_p: fail_above {b['fail_above']} pass_below {b['pass_below']} (F1 {b['f1']:.2f}, "
+              f"coverage {b['coverage']:.2f})")
+    for name in ("legs_crossed", "trunk_lean"):
+        if "flag_band" in report.get(name, {}):
+            b = report[name]["flag_band"]
+            print(f"  {name}_p: fail_above {b['fail_above']} pass_below {b['pass_below']} (F1 {b['f1']:.2f}, "
+                  f"coverage {b['coverage']:.2f})")
+    for name in ("hand", "feet", "activity"):
+        if "confidence" in report.get(name, {}):
+            c = report[name]["confidence"]
+            print(f"  {name} min_confidence {c['min_confidence']} (coverage {c['coverage']:.2f})")
     return 0
 
 

@@ -42,13 +42,15 @@ def test_every_dev_file_is_analysed(results):
 # (out-of-sample: the posture classifiers were trained on renders only, nothing was fitted to
 # these items), kept with a margin so that a regression fails. Overall agreement is not
 # asserted: it hides misses of rare postures behind easy negatives.
-FLOORS = {  # label: (min F1 or accuracy, min coverage)
-    "activity": (0.75, 0.85),
-    "arms_crossed": (0.6, 0.85),
-    "arms_hanging": (0.65, 0.9),
-    "hands_clasped_front": (0.4, 0.9),
-    "feet_v_or_together": (0.6, 0.85),
-    "leaning_or_slouching": (0.25, 0.7),
+FLOORS = {  # label: (min F1 or accuracy, min coverage); measured with model 2.8b65dd17, minus a margin
+    "activity": (0.8, 0.9),
+    "arms_crossed": (0.7, 0.9),
+    "arms_hanging": (0.75, 0.9),
+    "hands_clasped_front": (0.5, 0.9),
+    "hands_on_hips": (0.5, 0.9),
+    "hands_in_pockets": (0.55, 0.8),
+    "feet_v_or_together": (0.7, 0.9),
+    "leaning_or_slouching": (0.3, 0.75),
 }
 
 

@@ -81,34 +81,44 @@ def renders():
     return out
 
 
-@pytest.mark.parametrize("place", ["hanging", "clasped_front", "behind_back", "crossed", "on_hip", "in_pocket",
-                                   "raised", "other"])
+# Share of each class's training renders the shipped networks read right. Measured on this sample
+# with model 2.8b65dd17 and lowered by about 0.05 so that a broken pose vector, mirror or export
+# fails. Recipe 2 stops the networks early on a validation split that no longer holds copies of
+# the training renders, so they fit the renders less closely than recipe 1 did (which read ≥ 0.85
+# of every class and generalised worse: held-out-character accuracy 0.60 → 0.65, temperature
+# 5.4 → 1.5). In-pocket vs on-hip is the weakest pair on renders as on real photos.
+RENDER_HAND_FLOORS = {"hanging": 0.85, "clasped_front": 0.70, "behind_back": 0.75, "crossed": 0.80,
+                      "on_hip": 0.60, "in_pocket": 0.45, "raised": 0.65, "other": 0.75}
+
+
+@pytest.mark.parametrize("place", list(RENDER_HAND_FLOORS))
 def test_rendered_hand_places_of_every_class(renders, place):
-    """The shipped networks reproduce their training renders (this checks the pose vector, the
+    """The shipped networks read their renders of every class (this checks the pose vector, the
     mirror for the right hand and the exported weights agree; held-out figures are printed by
-    scripts/train_classifiers.py: 0.60 accuracy on characters left out)."""
+    scripts/train_classifiers.py: 0.65 accuracy on characters left out)."""
     seen = [(m, f) for m, f in renders for side in ("left", "right") if m[f"hand_{side}"] == place]
     right = sum(getattr(f, f"hand_{side}") == place
                 for m, f in renders for side in ("left", "right") if m[f"hand_{side}"] == place)
-    assert seen and right / len(seen) >= 0.85, f"{place}: {right}/{len(seen)}"
+    assert seen and right / len(seen) >= RENDER_HAND_FLOORS[place], f"{place}: {right}/{len(seen)}"
 
 
-@pytest.mark.parametrize("activity", ["standing", "sitting", "walking"])
-def test_rendered_activity_of_every_class(renders, activity):
+@pytest.mark.parametrize("activity, floor", [("standing", 0.90), ("sitting", 0.85), ("walking", 0.65)])
+def test_rendered_activity_of_every_class(renders, activity, floor):
     items = [f for m, f in renders if m["activity"] == activity]
-    assert items and sum(f.posture == activity for f in items) / len(items) >= 0.85
+    assert items and sum(f.posture == activity for f in items) / len(items) >= floor
 
 
-@pytest.mark.parametrize("stance", ["v", "together", "parallel", "t", "apart_wide"])
-def test_rendered_feet_of_every_class(renders, stance):
+@pytest.mark.parametrize("stance, floor", [("v", 0.80), ("together", 0.70), ("parallel", 0.80), ("t", 0.90),
+                                           ("apart_wide", 0.90)])
+def test_rendered_feet_of_every_class(renders, stance, floor):
     items = [f for m, f in renders if m["activity"] == "standing" and m.get("feet") == stance and f.feet != "unknown"]
-    assert items and sum(f.feet == stance for f in items) / len(items) >= 0.85
+    assert items and sum(f.feet == stance for f in items) / len(items) >= floor
 
 
-@pytest.mark.parametrize("crossed", [True, False])
-def test_rendered_legs_crossed_both_ways(renders, crossed):
+@pytest.mark.parametrize("crossed, floor", [(True, 0.60), (False, 0.95)])
+def test_rendered_legs_crossed_both_ways(renders, crossed, floor):
     items = [f for m, f in renders if m["legs_crossed"] is crossed and f.legs_crossed is not None]
-    assert items and sum(f.legs_crossed is crossed for f in items) / len(items) >= 0.85
+    assert items and sum(f.legs_crossed is crossed for f in items) / len(items) >= floor
 
 
 def test_arm_out_of_the_frame_is_unknown():
@@ -147,16 +157,17 @@ def _found(dev, label: str, predicted, truth: bool) -> tuple[int, int]:
 
 
 # (label, prediction, least share of real positives found, most share of real negatives flagged).
-# Measured once on the dev landmarks with the shipped model (out-of-sample: the model saw renders
-# only), then loosened by a margin so that a regression fails. Low recalls are real weaknesses
-# (see the README's figures), not targets.
+# Measured on the dev landmarks with the shipped model 2.8b65dd17 (out-of-sample: the model saw
+# renders only), then given a margin so that a regression fails. Low recalls are real weaknesses
+# (see the README's figures), not targets. Against model 1 the pocket recall rose from 0.2 to 0.67
+# (8/12) at 5/87 negatives flagged (was ≤ 0.05): its floor and ceiling moved with it.
 REAL = [
-    ("arms_crossed", lambda f: f.arms_crossed, 0.6, 0.05),
+    ("arms_crossed", lambda f: f.arms_crossed, 0.8, 0.05),
     ("hands_on_hips", lambda f: f.hands_on_hips, 0.25, 0.05),
-    ("hands_in_pockets", lambda f: f.hands_in_pockets, 0.2, 0.05),
+    ("hands_in_pockets", lambda f: f.hands_in_pockets, 0.5, 0.08),
     ("hands_clasped_front", lambda f: "clasped_front" in (f.hand_left, f.hand_right), 0.6, 0.08),
-    ("legs_crossed", lambda f: f.legs_crossed, 0.15, 0.15),
-    ("arms_hanging", lambda f: (f.hand_left, f.hand_right) == ("hanging", "hanging"), 0.6, 0.15),
+    ("legs_crossed", lambda f: f.legs_crossed, 0.2, 0.12),
+    ("arms_hanging", lambda f: (f.hand_left, f.hand_right) == ("hanging", "hanging"), 0.7, 0.15),
 ]
 
 
@@ -169,7 +180,7 @@ def test_real_fixtures_of_each_class(dev, label, predicted, min_recall, max_fals
     assert false / n_neg <= max_false, f"{label}: flagged {false}/{n_neg} negatives"
 
 
-@pytest.mark.parametrize("activity, floor", [("standing", 0.75), ("sitting", 0.7), ("walking", 0.35)])
+@pytest.mark.parametrize("activity, floor", [("standing", 0.8), ("sitting", 0.8), ("walking", 0.4)])
 def test_real_activity_of_each_class(dev, activity, floor):
     items = [f for m, f in dev if m["activity"] == activity]
     right = sum(f.posture == activity for f in items)
