@@ -23,7 +23,8 @@ from .profile import Profile, load_profile
 from .reference import load_reference, reference_observation
 from .rules import PASS, evaluate_frame, rules_for
 from .overtime import judge_clip
-from .session import FrameRecord, RuleSummary, Session, score
+from .scoring import score
+from .session import FrameRecord, RuleSummary, Session
 from .sources import (DEFAULT_MAX_FPS, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, Frame, ImageSource,
                       VideoSource, media_kind, open_source, prefetch)
 
@@ -148,8 +149,7 @@ class ClipAnalysis:
 
     @property
     def score(self) -> float | None:
-        if not self.person_found and not self.face_found:
-            return None
+        """The one score definition (posturecheck.scoring): None when no body rule was judged."""
         return score(self.summaries, self.session.profile)
 
 
