@@ -385,6 +385,20 @@ def quiet_native_stderr() -> None:
         logger.debug("could not redirect native stderr", exc_info=True)
 
 
+def restore_native_stderr() -> None:
+    """Undo `quiet_native_stderr` for a program we exec: the app server's errors must reach the terminal
+    (and its log file), not /dev/null. MediaPipe's own chatter is cut to warnings instead."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        fd = sys.stderr.fileno()
+    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to restore
+        return
+    if fd != 2:
+        sys.stderr.flush()
+        os.dup2(fd, 2)
+
+
 def _saved_upload_limit() -> int:
     from .ui.settings import load_settings_checked  # plain file reading, no Streamlit
 
@@ -460,6 +474,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     cmd = app_command(args)
     logger.debug("running %s", cmd)
     sys.stdout.flush()
+    restore_native_stderr()  # the server's errors go to the terminal and to the log named above
     if os.name == "posix":  # become the server: signals reach it, no orphan left behind
         os.execv(cmd[0], cmd)
     try:
