@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..history import default_home
+from ..language import ENV as LANG_ENV, default_lang
 from ..profile import Profile, ProfileError, load_profile, parse_profile
 from .tomlwrite import dumps
 
@@ -199,7 +200,7 @@ def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[S
     """
     path = settings_path(home)
     if not path.is_file():
-        return AppSettings(), []
+        return AppSettings(lang=default_lang(home, use_saved=False)), []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
@@ -209,7 +210,7 @@ def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[S
         problem = SettingsProblem(path, "", f"{path}: unreadable ({detail}); using the default settings",
                                   f"{path}：无法读取（{detail}），已使用默认设置")
         logger.warning("%s", problem.en)
-        return AppSettings(), [problem]
+        return AppSettings(lang=default_lang(home, use_saved=False)), [problem]
     values: dict[str, Any] = {}
     problems: list[SettingsProblem] = []
     defaults = AppSettings()
@@ -225,6 +226,8 @@ def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[S
                 path, key, f"{path}: field `{key}`: {en}, got {data[key]!r}; using the default {default!r}",
                 f"{path}：字段 `{key}` {zh}，实际为 {data[key]!r}；已改用默认值 {default!r}"))
             logger.warning("%s", problems[-1].en)
+    if "lang" not in values or os.environ.get(LANG_ENV):  # one language setting (posturecheck.language)
+        values["lang"] = default_lang(home, use_saved="lang" in values)
     return replace(defaults, **values), problems
 
 
