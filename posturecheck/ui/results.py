@@ -77,7 +77,7 @@ def rule_rows(report: dict[str, Any], prof: Profile | None = None) -> list[dict[
                  if rule is not None else plain_value(val, lg))
         ff = r.get("fail_fraction")
         rows.append({
-            "id": r["id"], "status": r["status"], "title": r.get("title", r["id"]),
+            "id": r["id"], "status": r["status"], "title": r.get("title", r["id"]), "severity": r.get("severity", ""),
             "status_text": status_word(r["status"]), "value": value, "limit": r.get("limit") or "-",
             "failed": "-" if ff is None or photo or r["status"] == "unknown" else f"{100 * ff:.0f}%",
             "advice": "" if r["status"] == "pass" else r.get("message", ""),
@@ -100,6 +100,7 @@ TABLE_CSS = """
 .pc-verdicts th {text-align: left; border-bottom: 2px solid rgba(128,128,128,0.4); padding: 0.35rem 0.5rem;}
 .pc-verdicts td {vertical-align: top; border-bottom: 1px solid rgba(128,128,128,0.2); padding: 0.35rem 0.5rem;
                  white-space: normal; overflow-wrap: anywhere; word-break: normal;}
+.pc-verdicts td:nth-child(2), .pc-verdicts td:nth-child(3) {white-space: nowrap;}
 .pc-verdicts tr[data-status='fail'] td:first-child {border-left: 5px solid #dc3228;}
 .pc-verdicts tr[data-status='pass'] td:first-child {border-left: 5px solid #2ca05a;}
 .pc-verdicts tr[data-status='unknown'] td:first-child {border-left: 5px solid #b4b4b4;}
@@ -144,7 +145,8 @@ def render_verdicts(report: dict[str, Any], prof: Profile | None = None) -> None
     for row in rule_rows(report, prof):
         cells = [row["title"], row["status_text"], row["value"], row["limit"]] + ([] if photo else [row["failed"]]) \
             + [row["advice"]]
-        body.append(f'<tr data-rule="{_esc(row["id"])}" data-status="{_esc(row["status"])}">'
+        body.append(f'<tr data-rule="{_esc(row["id"])}" data-status="{_esc(row["status"])}" '
+                    f'data-severity="{_esc(row["severity"])}">'
                     + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>")
     st.markdown(f"<style>{TABLE_CSS}</style><table class='pc-verdicts' data-testid='pc-verdicts'><thead><tr>"
                 + "".join(f"<th>{_esc(h)}</th>" for h in heads) + "</tr></thead><tbody>" + "".join(body)
