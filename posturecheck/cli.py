@@ -357,7 +357,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     lang = args.lang
     from .report import ACTIVITY_WORDS
-    from .words import UNIT_WORDS, severity_label
+    from .profile import UNIT_WORDS
+    from .words import severity_label
 
     acts_words = ACTIVITY_WORDS[lang]
     head = (("规则编号", "严重程度", "最短持续", "适用动作", "标准", "名称") if lang == "zh"

@@ -27,7 +27,8 @@ PROFILE_SCHEMA = "posturecheck.profile/1"
 SEVERITIES = {"major": 2.0, "minor": 1.0}
 ALL_VIEWS = ("front", "side", "back", "oblique")
 LANGS = ("en", "zh")
-UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽"}}
+# Units as a user reads them (the one table; posturecheck.words and the annotated video use it too).
+UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽", "°": "°", "s": "秒"}, "en": {"×shoulder": "× shoulder width", "°": "°", "s": " s"}}
 GROOMING_PREFIX = "grooming."
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .profile import Rule
+from .profile import UNIT_WORDS, Rule
 
 FEATURE_WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -56,8 +56,6 @@ VALUE_WORDS: dict[str, dict[Any, str]] = {
 DETECTED = {"en": {True: "seen", False: "not seen"}, "zh": {True: "有", False: "没有"}}
 LIKELY = {"en": "{p:.0f} % likely", "zh": "可能性 {p:.0f}%"}
 SEVERITY_WORDS = {"en": {"major": "major", "minor": "minor"}, "zh": {"major": "重要", "minor": "次要"}}
-UNIT_WORDS = {"en": {"°": "°", "×shoulder": " × shoulder width", "s": " s"},
-              "zh": {"°": "°", "×shoulder": "倍肩宽", "s": "秒"}}
 
 
 def norm(lang: str) -> str:
@@ -113,6 +111,7 @@ def value_text(rule: Rule, value: Any, reason: str | None, lang: str, standard: 
             else f"{feature_label(check.features[0], lg)}: {DETECTED[lg][value]}"
     if check.kind == "range" and isinstance(value, (int, float)) and not isinstance(value, bool):
         unit = UNIT_WORDS[lg].get(check.unit or "", check.unit or "")
+        unit = f" {unit}" if lg == "en" and unit.startswith("×") else unit
         num = float(value)
         text = f"{num:.1f}" if abs(num) < 10 else f"{num:.0f}"
         if check.unit == "°":

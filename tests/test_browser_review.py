@@ -24,6 +24,7 @@ from test_browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, set_pin_zh, 
 
 DEV = ROOT.parent / "shared" / "data" / "dev"
 PHOTO = DEV / "img_dresscode_051482_pocket.jpg"
+CLIP = DEV / "vid_gait_slouch_side_a.mp4"
 START_TIMEOUT_S = 150
 ANALYSE_TIMEOUT_MS = 180_000
 WEIGHTS = {"major": 2.0, "minor": 1.0}
@@ -92,7 +93,7 @@ def test_review_choose_analyse_rejudge_in_a_real_browser(tmp_path):
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})  # Streamlit scrolls inside: tall
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("text=练习：实时仪态检查", timeout=60_000)
             shot(page, "main_practice_zh")
@@ -129,11 +130,45 @@ def test_review_choose_analyse_rejudge_in_a_real_browser(tmp_path):
             boxes = page.locator("[data-testid='stSelectbox']").evaluate_all(
                 "els => els.map(e => e.innerText + ' | ' + Array.from(e.querySelectorAll('input'))"
                 ".map(i => i.value).join(' '))")  # the shown choice (the placeholder shows only when none)
-            assert any(b.endswith("| standing") for b in boxes) and any(b.endswith("| Women") for b in boxes), boxes
+            assert any(b.endswith("| Standing") for b in boxes) and any(b.endswith("| Women") for b in boxes), boxes
             for raw in RAW_CODES:
                 assert raw not in text, (raw, text[max(0, text.find(raw) - 200):text.find(raw) + 80])
             page_score_agrees_with_rows(page)
             shot(page, "review_photo_en")
+
+            page.get_by_label("Trainee name (optional; named sessions are saved)").fill("Li Na")
+            page.keyboard.press("Enter")
+            page.get_by_role("button", name="Save to history").click()
+            page.wait_for_selector("text=Saved to Li Na's history", timeout=30_000)
+
+            if CLIP.is_file():  # a recorded drill: timeline, violations, failed share, four downloads
+                page.locator("input[type='file']").set_input_files(str(CLIP))
+                page.wait_for_selector("text=is uploaded", timeout=60_000)
+                choose(page, "Activity", "Auto-detect")
+                page.get_by_role("button", name="Analyse").click()
+                page.wait_for_selector("text=Per-rule timeline", timeout=ANALYSE_TIMEOUT_MS)
+                page.wait_for_selector("table.pc-verdicts", timeout=60_000)
+                page.wait_for_timeout(2500)
+                page_score_agrees_with_rows(page)
+                heads = page.locator("table.pc-verdicts th").all_inner_texts()
+                assert "Failed" in heads, heads
+                text = visible_text(page)
+                for raw in RAW_CODES:
+                    assert raw not in text, (raw, text[max(0, text.find(raw) - 200):text.find(raw) + 80])
+                downloads = page.locator("[data-testid='stDownloadButton'] button").all_inner_texts()
+                assert len(downloads) == 4, (downloads, text[-800:])
+                shot(page, "review_video_en")
+                page.get_by_label("Trainee name (optional; named sessions are saved)").fill("Li Na")
+                page.keyboard.press("Enter")
+                page.get_by_role("button", name="Save to history").click()
+                page.wait_for_selector("text=Saved to Li Na's history", timeout=30_000)
+                page.get_by_text("中文", exact=True).click()
+                page.wait_for_selector("h1:has-text('视频点评')", timeout=30_000)
+                page.wait_for_selector("table.pc-verdicts", timeout=120_000)
+                page.wait_for_timeout(2500)
+                shot(page, "review_video_zh")
+                page.get_by_text("English", exact=True).click()
+                page.wait_for_selector("h1:has-text('Review a recorded drill')", timeout=30_000)
 
             nav = page.locator("[data-testid='stSidebarNav']")
             for name, slug, title in (("History", "history", "Training history"), ("Settings", "settings", "Settings"),

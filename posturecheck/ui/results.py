@@ -126,7 +126,7 @@ def render_score(report: dict[str, Any]) -> None:
              f'<div class="pc-label">{_esc(tr("score"))}</div>'
              f'<div class="{"pc-mid" if sc is None else "pc-big"}">{_esc(score_text)}</div></div>',
              f'<div class="pc-card"><div class="pc-label">{_esc(tr("activity"))}</div><div class="pc-mid">'
-             f'{_esc(ACTIVITY_WORDS[lg].get(report.get("activity", ""), report.get("activity", "-")))}</div></div>']
+             f'{_esc(ACTIVITY_WORDS[lg].get(report.get("activity", ""), report.get("activity", "-")).capitalize())}</div></div>']
     if report.get("duration_s"):
         cards.append(f'<div class="pc-card"><div class="pc-label">{_esc(tr("duration_plain"))}</div>'
                      f'<div class="pc-mid">{_esc(seconds(report["duration_s"], lg))}</div></div>')

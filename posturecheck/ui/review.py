@@ -282,7 +282,7 @@ def activity_label() -> Callable[[str], str]:
     """format_func for the activity selectbox, with the language fixed now (AppTest formats later)."""
     lg = lang()
     auto = tr("auto_detect")
-    return lambda a: auto if a == "auto" else ACTIVITY_WORDS[lg].get(a, a)
+    return lambda a: auto if a == "auto" else ACTIVITY_WORDS[lg].get(a, a).capitalize()
 
 
 def page() -> None:
@@ -329,4 +329,8 @@ def page() -> None:
         _rejudge(state, activity, standard)  # the stored landmarks, judged again: no model run
         state["profile_id"] = id(profile())
         st.info(tr("rejudged"))
+    elif state.get("lang") != lang():  # the annotated picture's words follow the language (no model run)
+        bar = st.progress(0.0, text=tr("making_video"))
+        _build(state, state["analysis"], bar)
+        bar.empty()
     _render(state)

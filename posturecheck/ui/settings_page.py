@@ -18,7 +18,8 @@ from .common import (NEXT_LANG_KEY, lang, profile, reload_profile, set_settings,
 from .i18n import LANG_NAMES, t
 from .settings import (CAMERA_SIZES, KIOSK_KEEP, MEGAPIXELS_RANGE, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
                        save_settings, validate_ice_servers, videos_dir, ice_error_text)
-from ..words import UNIT_WORDS, feature_label, severity_label
+from ..profile import UNIT_WORDS
+from ..words import feature_label, severity_label
 
 
 def _general() -> None:
