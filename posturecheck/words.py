@@ -55,7 +55,8 @@ VALUE_WORDS: dict[str, dict[Any, str]] = {
 }
 DETECTED = {"en": {True: "seen", False: "not seen"}, "zh": {True: "有", False: "没有"}}
 LIKELY = {"en": "{p:.0f} % likely", "zh": "可能性 {p:.0f}%"}
-SEVERITY_WORDS = {"en": {"major": "major", "minor": "minor"}, "zh": {"major": "重要", "minor": "次要"}}
+SEVERITY_WORDS = {"en": {"major": "Important (weight 2)", "minor": "Minor (weight 1)"},
+                  "zh": {"major": "重要（权重 2）", "minor": "次要（权重 1）"}}
 
 
 def norm(lang: str) -> str:
@@ -95,13 +96,11 @@ def value_text(rule: Rule, value: Any, reason: str | None, lang: str, standard: 
     if value is None:
         return "-"
     lg = norm(lang)
-    check = rule.check_for_feature(reason, standard) if reason else None
-    if check is None:
-        checks = rule.checks_for(standard)
-        kinds = {bool: "boolean", str: "category"}
-        want = kinds.get(type(value), "number")
-        check = next((c for c in checks if (c.kind == want) or (want == "number" and c.kind in ("range", "probability"))),
-                     checks[0] if checks else None)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    fits = {"probability": number, "range": number, "boolean": isinstance(value, bool), "category": isinstance(value, str)}
+    first = rule.check_for_feature(reason, standard) if reason else None
+    candidates = ([first] if first is not None else []) + list(rule.checks_for(standard))
+    check = next((c for c in candidates if fits.get(c.kind, False)), None)  # the check this value belongs to
     if check is None:
         return plain_value(value, lg)
     if check.kind == "probability" and isinstance(value, (int, float)) and not isinstance(value, bool):

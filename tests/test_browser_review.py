@@ -20,7 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, set_pin_zh, shot, stop_app
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, set_pin_zh, stop_app
+from test_browser import shot as _shot
+
+
+def shot(page, name: str, busy: bool = True) -> None:
+    """After the Review page's progress bars (analysis, video) and lazily loaded widgets are done."""
+    if busy:
+        page.wait_for_selector("[data-testid='stProgress']", state="detached", timeout=180_000)
+    page.wait_for_timeout(3000)
+    _shot(page, name)
+
 
 DEV = ROOT.parent / "shared" / "data" / "dev"
 PHOTO = DEV / "img_dresscode_051482_pocket.jpg"
@@ -96,7 +106,7 @@ def test_review_choose_analyse_rejudge_in_a_real_browser(tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 2600})  # Streamlit scrolls inside: tall
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("text=练习：实时仪态检查", timeout=60_000)
-            shot(page, "main_practice_zh")
+            shot(page, "main_practice_zh", busy=False)
             page.goto(f"http://127.0.0.1:{port}/review")
             set_pin_zh(page, "8642")
             page.locator("input[type='file']").set_input_files(str(PHOTO))
@@ -164,7 +174,7 @@ def test_review_choose_analyse_rejudge_in_a_real_browser(tmp_path):
                 page.wait_for_selector("text=Saved to Li Na's history", timeout=30_000)
                 page.get_by_text("中文", exact=True).click()
                 page.wait_for_selector("h1:has-text('视频点评')", timeout=30_000)
-                page.wait_for_selector("table.pc-verdicts", timeout=120_000)
+                page.wait_for_selector("table.pc-verdicts th:has-text('不合格占比')", timeout=180_000)
                 page.wait_for_timeout(2500)
                 shot(page, "review_video_zh")
                 page.get_by_text("English", exact=True).click()
@@ -175,13 +185,13 @@ def test_review_choose_analyse_rejudge_in_a_real_browser(tmp_path):
                                       ("Practice", "practice", "Practice: live posture check")):
                 nav.get_by_text(name, exact=True).click()
                 page.wait_for_selector(f"h1:has-text('{title}')", timeout=30_000)
-                shot(page, f"{slug}_en")
+                shot(page, f"{slug}_en", busy=False)
             page.get_by_text("中文", exact=True).click()
             page.wait_for_selector("h1:has-text('练习：实时仪态检查')", timeout=30_000)
             for name, slug, title in (("训练记录", "history", "训练记录"), ("设置", "settings", "设置")):
                 nav.get_by_text(name, exact=True).click()
                 page.wait_for_selector(f"h1:has-text('{title}')", timeout=30_000)
-                shot(page, f"{slug}_zh")
+                shot(page, f"{slug}_zh", busy=False)
             browser.close()
     finally:
         stop_app(server)
