@@ -322,19 +322,19 @@ def test_settings_saves_and_validates_ice_servers(home):
 def test_profile_edits_are_validated_and_saved_as_toml(home):
     data = app_settings.profile_data(home)
     rules, checks = rule_rows(data), check_rows(data)
-    row = checks.index[checks["id"] == "standing.trunk_upright"][0]
+    row = checks.index[checks["id"] == "standing.shoulders_level"][0]
     checks.loc[row, checks.columns[6]] = 12.0  # max (column order: r, c, id, rule, feature, min, max, unit)
     edited = apply_edits(data, rules, checks)
     path = app_settings.save_profile_data(edited, home)
     assert path == home / "profile.toml"
     prof, err = app_settings.load_user_profile(home)
-    assert err is None and prof.rule("standing.trunk_upright").checks[0].max == 12.0
+    assert err is None and prof.rule("standing.shoulders_level").checks[0].max == 12.0
     assert prof.ids == load_profile().ids  # rule ids are a contract: all kept
     bad = checks.copy()
     bad.loc[row, bad.columns[5]] = 50.0  # min above max
     with pytest.raises(ProfileError):
         app_settings.save_profile_data(apply_edits(data, rules, bad), home)
-    assert app_settings.load_user_profile(home)[0].rule("standing.trunk_upright").checks[0].max == 12.0
+    assert app_settings.load_user_profile(home)[0].rule("standing.shoulders_level").checks[0].max == 12.0
     app_settings.reset_profile(home)
     assert app_settings.load_user_profile(home)[0].source == "default"
 

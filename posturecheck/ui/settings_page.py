@@ -66,7 +66,8 @@ def _general() -> None:
 
 
 def _is_range(check: dict[str, Any]) -> bool:
-    return not any(k in check for k in ("allowed", "forbidden", "equals"))
+    """A numeric min/max check (not a category, yes/no or learned-probability band)."""
+    return not any(k in check for k in ("allowed", "forbidden", "equals", "fail_above", "pass_below"))
 
 
 def rule_rows(data: dict[str, Any]) -> pd.DataFrame:
