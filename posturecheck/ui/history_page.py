@@ -10,6 +10,7 @@ import streamlit as st
 
 from ..live import try_load_drills
 from ..report import ACTIVITY_WORDS
+from ..words import seconds
 from .common import choice, history_store, lang, profile, rule_title, tr, trainer_gate
 from .results import STATUS_COLOURS, localise, render_report_summary
 
@@ -29,9 +30,9 @@ def _sessions_frame(rows) -> pd.DataFrame:
         tr("trainee_short"): r.trainee or "-",
         tr("source"): tr(f"source_{r.source}"),
         tr("drill"): drill_title(r.drill),
-        tr("activity"): ACTIVITY_WORDS[lg].get(r.activity or "", r.activity or "-"),
-        tr("score"): r.score,
-        tr("duration"): None if r.duration_s is None else round(r.duration_s, 1),
+        tr("activity"): ACTIVITY_WORDS[lg].get(r.activity or "", r.activity or "-").capitalize(),
+        tr("score"): tr("not_judged") if r.score is None else f"{r.score:.0f}",  # same words as the review page
+        tr("duration_plain"): "-" if r.duration_s is None else seconds(r.duration_s, lg),  # a photo has no duration
     } for r in rows])
 
 
@@ -77,7 +78,8 @@ def _rule_charts(points) -> tuple[alt.Chart, alt.Chart] | None:
         return None
     order = list(dict.fromkeys(df.sort_values("rule_id")["rule"]))
     heat = (alt.Chart(df).mark_rect()
-            .encode(x=alt.X("session:O", title=tr("sessions")), y=alt.Y("rule:N", sort=order, title=None),
+            .encode(x=alt.X("session:O", title=tr("sessions")),
+                    y=alt.Y("rule:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
                     color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS),
                                                                 range=list(STATUS_COLOURS.values())), legend=None),
                     tooltip=["t", "rule", "status_text"])
@@ -86,7 +88,7 @@ def _rule_charts(points) -> tuple[alt.Chart, alt.Chart] | None:
     rate = judged.groupby("rule")["status"].apply(lambda s: float((s == "pass").mean())).reset_index(name="rate")
     bars = (alt.Chart(rate).mark_bar()
             .encode(x=alt.X("rate:Q", title=tr("pass_rate"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-                    y=alt.Y("rule:N", sort=order, title=None),
+                    y=alt.Y("rule:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
                     color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], range=["#dc3228", "#2ca05a"]), legend=None),
                     tooltip=["rule", alt.Tooltip("rate:Q", format=".0%")])
             .properties(height=alt.Step(22)))
