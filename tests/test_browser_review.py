@@ -11,7 +11,6 @@ languages go to $POSTURECHECK_SCREENS (default /tmp/screens).
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
