@@ -8,6 +8,10 @@ self-contained `report.html`. Several files go into one subfolder each, with
 an error row; the batch goes on. A worker that dies (killed by the out-of-memory
 killer, a crash in native code) becomes an error row for the file it was
 analysing; a fresh worker takes its place and the batch still finishes.
+
+Where the drills run is an `Engine`: `LocalEngine` (these processes, the default) or
+`ray_engine.RayEngine` (one task per drill on a Ray cluster); both run the same `_run_job`,
+so outputs, progress and error rows do not depend on the engine.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import signal
 from multiprocessing.connection import wait
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from .analyze import AnalyzeOptions, ClipAnalysis, analyze_path
 from .annotate import MAX_MOMENTS, pick_worst_moments, render_image, render_video
@@ -102,9 +106,14 @@ def _write_data(out_dir: Path, analysis: ClipAnalysis, report: dict[str, Any]) -
 
 
 def write_review(analysis: ClipAnalysis, out_dir: str | Path, review: ReviewOptions | None = None, *,
-                 progress: ProgressFn | None = None) -> ReviewResult:
-    """Write every review output of an analysed clip or photo into `out_dir`."""
+                 progress: ProgressFn | None = None, media: str | Path | None = None) -> ReviewResult:
+    """Write every review output of an analysed clip or photo into `out_dir`.
+
+    media: where the clip or photo is read again for the annotated output (default:
+    `analysis.source`; differs when a Ray worker analysed a staged copy).
+    """
     review = review or ReviewOptions()
+    media = analysis.source if media is None else media
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings = dict(analysis.timings)
@@ -122,11 +131,11 @@ def write_review(analysis: ClipAnalysis, out_dir: str | Path, review: ReviewOpti
     video_href = None
     if review.video and records:
         if analysis.kind == "video":
-            res = render_video(analysis.source, records, report, out / VIDEO_FILE, profile=profile, lang=review.lang,
+            res = render_video(media, records, report, out / VIDEO_FILE, profile=profile, lang=review.lang,
                                max_side=review.video_max_side, capture=[m.index for m in moments], progress=progress)
             video_href = VIDEO_FILE
         else:
-            res = render_image(analysis.source, records[0], report, out / PHOTO_FILE, profile=profile,
+            res = render_image(media, records[0], report, out / PHOTO_FILE, profile=profile,
                                lang=review.lang, max_side=review.video_max_side)
         thumbs, encoder = dict(res.thumbnails), res.encoder
         files.insert(0, res.path.name)
@@ -144,14 +153,34 @@ def write_review(analysis: ClipAnalysis, out_dir: str | Path, review: ReviewOpti
 
 def review_file(path: str | Path, out_dir: str | Path, options: AnalyzeOptions | None = None,
                 review: ReviewOptions | None = None, *, estimator: Estimator | None = None,
-                progress: ProgressFn | None = None, render_progress: ProgressFn | None = None) -> ReviewResult:
-    """Analyse one file and write its review outputs. Raises `MediaError` for unreadable input."""
+                progress: ProgressFn | None = None, render_progress: ProgressFn | None = None,
+                label: str | None = None) -> ReviewResult:
+    """Analyse one file and write its review outputs. Raises `MediaError` for unreadable input.
+
+    label: how the file is named in the outputs (default: `path`); a Ray worker
+    analyses a staged copy under the name the trainer gave.
+    """
     t0 = time.perf_counter()
     analysis = analyze_path(path, options, estimator=estimator, progress=progress)
+    if label is not None:
+        analysis = replace(analysis, source=label)
     t1 = time.perf_counter()
-    result = write_review(analysis, out_dir, review, progress=render_progress)
+    result = write_review(analysis, out_dir, review, progress=render_progress, media=path)
     result.timings.update({"analyze_s": t1 - t0, "total_s": time.perf_counter() - t0})
     return result
+
+
+def analyze_file(path: str | Path, options: AnalyzeOptions | None = None, review: ReviewOptions | None = None, *,
+                 label: str | None = None) -> ReviewResult:
+    """Analyse one file, no outputs written: its JSON report (`analyze` without `--report`)."""
+    review = review or ReviewOptions()
+    t0 = time.perf_counter()
+    analysis = analyze_path(path, options)
+    if label is not None:
+        analysis = replace(analysis, source=label)
+    report = to_json(analysis, review.lang, review.standard)
+    return ReviewResult(analysis.source, report=report,
+                        timings={**analysis.timings, "total_s": time.perf_counter() - t0})
 
 
 def error_result(path: str | Path, exc: BaseException, lang: str) -> ReviewResult:
@@ -170,20 +199,28 @@ def error_result(path: str | Path, exc: BaseException, lang: str) -> ReviewResul
 
 @dataclass(frozen=True)
 class _Job:
+    """One drill of a batch. out_dir None: analysis only (the JSON report, no files written).
+
+    label: the name the outputs give the file when `path` is a staged copy (Ray workers).
+    """
+
     index: int
     path: str
-    out_dir: str
+    out_dir: str | None
     options: AnalyzeOptions | None
     review: ReviewOptions
+    label: str | None = None
 
 
 def _run_job(job: _Job) -> tuple[int, ReviewResult]:
-    """Worker entry (also used in-process): never raises for a bad file."""
+    """Worker entry (also used in-process and on Ray): never raises for a bad file."""
     try:
-        return job.index, review_file(job.path, job.out_dir, job.options, job.review)
+        if job.out_dir is None:
+            return job.index, analyze_file(job.path, job.options, job.review, label=job.label)
+        return job.index, review_file(job.path, job.out_dir, job.options, job.review, label=job.label)
     except Exception as exc:  # noqa: BLE001 - a batch goes on; the error becomes the file's row
         logger.debug("review of %s failed", job.path, exc_info=True)
-        return job.index, error_result(job.path, exc, job.review.lang)
+        return job.index, error_result(job.label or job.path, exc, job.review.lang)
 
 
 WORKER_STOP_S = 5.0
@@ -308,14 +345,124 @@ def _bar(total: int, enabled: bool) -> Any:
     return tqdm(total=total, desc="drills", unit="video", file=sys.stderr)
 
 
+DoneFn = Callable[[int, ReviewResult], None]
+
+
+class Engine(Protocol):
+    """Where the drills of a batch run: `run` calls `done(index, result)` once per job as each finishes.
+
+    Every job ends as a result (a bad file or a lost worker is an error row); `run`
+    raises `EngineError` only when the engine itself cannot start.
+    """
+
+    name: str
+
+    def run(self, jobs: Sequence[_Job], done: DoneFn) -> None: ...
+
+
+class EngineError(RuntimeError):
+    """The engine cannot run (Ray missing, cluster unreachable). `str(e)` English, `message_zh` Chinese."""
+
+    def __init__(self, message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.message_zh = message_zh
+
+
+class LocalEngine:
+    """This computer: `workers` spawned processes (see `run_pool`), or in-process for one worker."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers
+
+    def run(self, jobs: Sequence[_Job], done: DoneFn) -> None:
+        workers = default_workers(len(jobs)) if self.workers is None else max(1, min(int(self.workers), len(jobs) or 1))
+        if workers > 1:
+            run_pool(jobs, workers, done)
+        else:
+            for job in jobs:
+                done(*_run_job(job))
+
+
+def make_engine(name: str = "local", *, workers: int | None = None, address: str | None = None) -> Engine:
+    """The engine called `name`: "local" (default, no extra packages) or "ray" (`posturecheck[ray]`)."""
+    if name == "local":
+        return LocalEngine(workers)
+    if name == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine(address, max_in_flight=workers)
+    raise ValueError(f"unknown engine {name!r} (local or ray)")
+
+
+def run_jobs(jobs: Sequence[_Job], engine: Engine, *, show_progress: bool | None = None,
+             on_result: Callable[[ReviewResult], None] | None = None, in_order: bool = False) -> list[ReviewResult]:
+    """Run jobs on an engine with the drills progress bar; results in input order.
+
+    on_result hears of each result as it finishes, or in input order with `in_order`
+    (a finished result then waits for the ones before it).
+    """
+    show = sys.stderr.isatty() if show_progress is None else show_progress
+    bar = _bar(len(jobs), show)
+    results: dict[int, ReviewResult] = {}
+    order = [j.index for j in jobs]
+    told = 0
+
+    def done(i: int, res: ReviewResult) -> None:
+        nonlocal told
+        results[i] = res
+        if bar is not None:
+            bar.update(1)
+        if on_result is None:
+            return
+        if not in_order:
+            on_result(res)
+            return
+        while told < len(order) and order[told] in results:
+            on_result(results[order[told]])
+            told += 1
+
+    try:
+        engine.run(jobs, done)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [results[j.index] for j in jobs]
+
+
+def analyze_paths(paths: Sequence[str | Path], options: AnalyzeOptions | None = None,
+                  review: ReviewOptions | None = None, *, engine: Engine | None = None,
+                  show_progress: bool | None = None,
+                  on_result: Callable[[ReviewResult], None] | None = None) -> list[ReviewResult]:
+    """Analyse several files on an engine (no files written): one result with its JSON report each.
+
+    on_result hears of the results in input order.
+    """
+    review = review or ReviewOptions()
+    jobs = [_Job(i, str(p), None, options, review) for i, p in enumerate(paths)]
+    return run_jobs(jobs, engine or LocalEngine(1), show_progress=show_progress, on_result=on_result,
+                    in_order=True)
+
+
+def review_one(path: str | Path, out_dir: str | Path, options: AnalyzeOptions | None = None,
+               review: ReviewOptions | None = None, *, engine: Engine,
+               show_progress: bool | None = None) -> ReviewResult:
+    """One file's review outputs straight into `out_dir` (as `review_file`), run on `engine`."""
+    job = _Job(0, str(path), str(out_dir), options, review or ReviewOptions())
+    return run_jobs([job], engine, show_progress=show_progress)[0]
+
+
 def review_paths(paths: Sequence[str | Path], out_dir: str | Path, options: AnalyzeOptions | None = None,
                  review: ReviewOptions | None = None, *, workers: int | None = None,
                  show_progress: bool | None = None,
-                 on_result: Callable[[ReviewResult], None] | None = None) -> list[ReviewResult]:
+                 on_result: Callable[[ReviewResult], None] | None = None,
+                 engine: Engine | None = None) -> list[ReviewResult]:
     """Review several files: one subfolder each plus `summary.html` / `summary.csv` in `out_dir`.
 
-    workers: processes (default min(2, number of files)); show_progress: tqdm bar on
-    stderr (default: when stderr is a terminal). Results come back in input order.
+    engine: where the drills run (default: `LocalEngine(workers)`, processes on this computer,
+    min(2, number of files) by default); show_progress: tqdm bar on stderr (default: when
+    stderr is a terminal). Results come back in input order.
     """
     review = review or ReviewOptions()
     root = Path(out_dir)
@@ -323,28 +470,7 @@ def review_paths(paths: Sequence[str | Path], out_dir: str | Path, options: Anal
     files = [Path(p) for p in paths]
     jobs = [_Job(i, str(p), str(root / name), options, review)
             for i, (p, name) in enumerate(zip(files, subfolder_names(files)))]
-    workers = default_workers(len(jobs)) if workers is None else max(1, min(int(workers), len(jobs) or 1))
-    show = sys.stderr.isatty() if show_progress is None else show_progress
-    bar = _bar(len(jobs), show)
-    results: dict[int, ReviewResult] = {}
-
-    def done(i: int, res: ReviewResult) -> None:
-        results[i] = res
-        if bar is not None:
-            bar.update(1)
-        if on_result is not None:
-            on_result(res)
-
-    try:
-        if workers > 1:
-            run_pool(jobs, workers, done)
-        else:
-            for job in jobs:
-                done(*_run_job(job))
-    finally:
-        if bar is not None:
-            bar.close()
-    ordered = [results[j.index] for j in jobs]
+    ordered = run_jobs(jobs, engine or LocalEngine(workers), show_progress=show_progress, on_result=on_result)
     write_summary(ordered, root, review.lang)
     return ordered
 

@@ -60,7 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(self-contained, with a few stills of the trainee), frames/violations CSV+JSON; several "
                         "inputs get one subfolder each plus summary.html/summary.csv")
     a.add_argument("--workers", type=int, metavar="N",
-                   help="with --report and several files: processes to use (default: min(2, number of files))")
+                   help="with --report and several files: processes to use (default: min(2, number of files)); "
+                        "with --engine ray: drills sent to the cluster at once (default: its CPUs)")
+    a.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where several drills run: local (default: processes on this computer) or ray "
+                        "(one task per drill on an existing Ray cluster; needs posturecheck[ray])")
+    a.add_argument("--address", metavar="HOST:PORT",
+                   help="with --engine ray: the cluster's head node (default: $RAY_ADDRESS, else a cluster "
+                        "started on this computer with `ray start --head`)")
     a.add_argument("--no-smooth", action="store_true", help="disable One-Euro landmark smoothing for videos")
     a.add_argument("--max-side", type=int, default=1280, help="downscale frames so the long side is at most this (0 = native)")
     a.add_argument("--bow-angle", type=int, choices=(15, 30, 45),
@@ -98,9 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--address", default=LOOPBACK,
                         help="address to listen on (default: 127.0.0.1, this computer only; the browser allows "
                              "the camera only on localhost or HTTPS; see the README before exposing it on a LAN)")
-        ap.add_argument("--headless", action="store_true", help="do not open a browser window")
+        ap.add_argument("--headless", action="store_true",
+                        help="do not open a browser window (always so for kiosk and without a terminal)")
         ap.add_argument("--max-upload-mb", type=int,
                         help="largest upload the server accepts (default: the app's Settings, 200 MB)")
+        ap.add_argument("--history-url", metavar="postgresql://USER@HOST:PORT/DB",
+                        help="keep the training history in this PostgreSQL database, shared by several kiosks and "
+                             "trainers (default: the app's Settings, else SQLite on this computer; needs "
+                             "posturecheck[postgres]; keep the password in ~/.pgpass)")
     return p
 
 
@@ -177,21 +189,23 @@ def _print_review(report: dict[str, Any], args: argparse.Namespace, single: bool
         print(("\n报告：" if args.lang == "zh" else "\nReport: ") + str(where), flush=True)
 
 
-def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -> int:
+def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any, engine: Any) -> int:
     """`analyze ... --report DIR`: the trainer's review outputs (see posturecheck.batch)."""
-    from .batch import REPORT_HTML, SUMMARY_HTML, ReviewOptions, ReviewResult, error_result, review_file, review_paths
+    from .batch import (REPORT_HTML, SUMMARY_HTML, ReviewOptions, ReviewResult, error_result, review_file, review_one,
+                        review_paths)
 
-    if args.workers is not None and args.workers < 1:
-        print("posturecheck: --workers must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
     review = ReviewOptions(lang=args.lang, standard=args.standard)
     if len(paths) == 1:
         tty = sys.stderr.isatty()
         progress, render = _Progress(paths[0].name, tty), _Progress("video", tty)
         try:
-            result = review_file(paths[0], args.report, options, review, progress=progress, render_progress=render)
+            if engine is None:
+                result = review_file(paths[0], args.report, options, review, progress=progress,
+                                     render_progress=render)
+            else:
+                result = review_one(paths[0], args.report, options, review, engine=engine)
         except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
-            if args.debug:
+            if args.debug or _is_engine_error(exc):
                 raise
             result = error_result(paths[0], exc, args.lang)
         finally:
@@ -221,7 +235,7 @@ def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -
             activity = ACTIVITY_WORDS[args.lang].get(rep.get("activity"), rep.get("activity"))
             print(f"{Path(res.file).name}: {activity}  {score}  {failed}", flush=True)
 
-    results = review_paths(paths, args.report, options, review, workers=args.workers, on_result=show)
+    results = review_paths(paths, args.report, options, review, workers=args.workers, on_result=show, engine=engine)
     where = Path(args.report) / SUMMARY_HTML
     print(("汇总：" if args.lang == "zh" else "Summary: ") + str(where),
           file=sys.stderr if args.format == "json" else sys.stdout, flush=True)
@@ -231,12 +245,25 @@ def _analyze_report(paths: list[Path], args: argparse.Namespace, options: Any) -
     return EXIT_ERROR if failures == len(results) else EXIT_PARTIAL
 
 
+def _is_engine_error(exc: BaseException) -> bool:
+    from .batch import EngineError
+
+    return isinstance(exc, EngineError)
+
+
+def _error_report(path: Path, exc: BaseException, args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON error object of a file that could not be analysed (one line, the user's language)."""
+    from .batch import error_result
+
+    res = error_result(path, exc, args.lang)
+    return {"schema": "posturecheck.analysis/1", "source": str(path), "error": res.error, "error_code": res.error_code}
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import AnalyzeOptions
     from .grooming import parse_color
     from .models import ModelNotFoundError
     from .profile import ProfileError, load_profile
-    from .report import to_text
     from .sources import MediaError, list_media
 
     try:
@@ -268,41 +295,82 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"posturecheck: {msg}", file=sys.stderr)
         return EXIT_ERROR
 
-    args.profile_obj = profile
-    if args.report is not None:
-        return _analyze_report(paths, args, options)
+    args.profile_obj = profile  # text tables: values in words, units of the user's language
+    engine = None
+    if args.engine != "local":
+        from .batch import make_engine
+
+        engine = make_engine(args.engine, workers=args.workers, address=args.address)
+    elif args.address is not None:
+        print("posturecheck: --address is for --engine ray" if args.lang != "zh"
+              else "posturecheck：--address 仅用于 --engine ray", file=sys.stderr)
+        return EXIT_ERROR
+    if args.workers is not None and args.workers < 1:
+        print("posturecheck: --workers must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    from .batch import EngineError
+
+    try:
+        if args.report is not None:
+            return _analyze_report(paths, args, options, engine)
+        return _analyze_plain(paths, args, options, engine)
+    except EngineError as exc:
+        if args.debug:
+            raise
+        print(f"posturecheck: {_error_text(exc, args.lang)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _analyze_plain(paths: list[Path], args: argparse.Namespace, options: Any, engine: Any) -> int:
+    """`analyze` without --report: print (and with --out write) each file's report, in input order."""
+    from .report import to_text
+    from .sources import MediaError
+
     single = len(paths) == 1
     failures = 0
     names = out_names(paths)
-    for path in paths:
-        try:
-            report = _analyze_one(path, args, options)
-        except MediaError as exc:
-            failures += 1
-            report = {"schema": "posturecheck.analysis/1", "source": str(path), "error": _error_text(exc, args.lang),
-                      "error_code": exc.code}
-        except Exception as exc:  # noqa: BLE001 - a batch must go on; the message stays one line
-            logger.debug("analysis of %s failed", path, exc_info=True)
-            if args.debug:
-                raise
-            failures += 1
-            report = {"schema": "posturecheck.analysis/1", "source": str(path),
-                      "error": (f"{path.name}：无法分析（{type(exc).__name__}: {exc}）" if args.lang == "zh"
-                                else f"{path.name}: could not be analysed ({type(exc).__name__}: {exc})"),
-                      "error_code": "internal"}
+
+    def emit(path: Path, report: dict[str, Any]) -> None:
+        nonlocal failures
         if "error" in report:
+            failures += 1
             if args.format == "json" and not single:
                 print(json.dumps(report, ensure_ascii=False), flush=True)
             else:
                 print(f"posturecheck: {report['error']}", file=sys.stderr)
-            continue
-        text = to_text(report, args.lang, profile, args.ids)
+            return
+        text = to_text(report, args.lang, getattr(args, "profile_obj", None), args.ids)
         if args.out:
             _write_out(args.out, names[path], report, text)
         if args.format == "json":
             print(json.dumps(report, ensure_ascii=False, indent=None if not single else 1), flush=True)
         else:
             print(text + ("\n" if not single else ""), flush=True)
+
+    if engine is not None:  # one task per file on the engine; printed in input order as they finish
+        from .batch import ReviewOptions, analyze_paths
+
+        by_source = iter(paths)
+
+        def on_result(res: Any) -> None:
+            path = next(by_source)
+            emit(path, res.report if res.ok else {"schema": "posturecheck.analysis/1", "source": str(path),
+                                                  "error": res.error, "error_code": res.error_code})
+
+        analyze_paths(paths, options, ReviewOptions(lang=args.lang, standard=args.standard), engine=engine,
+                      on_result=on_result)
+    else:
+        for path in paths:
+            try:
+                report = _analyze_one(path, args, options)
+            except MediaError as exc:
+                report = _error_report(path, exc, args)
+            except Exception as exc:  # noqa: BLE001 - a batch must go on; the message stays one line
+                logger.debug("analysis of %s failed", path, exc_info=True)
+                if args.debug:
+                    raise
+                report = _error_report(path, exc, args)
+            emit(path, report)
     if failures == 0:
         return EXIT_OK
     return EXIT_ERROR if single or failures == len(paths) else EXIT_PARTIAL
@@ -437,13 +505,17 @@ def app_command(args: argparse.Namespace) -> list[str]:
     spec = importlib.util.find_spec("posturecheck.ui.main")  # locate the file without importing Streamlit
     if spec is None or spec.origin is None:
         raise FileNotFoundError("posturecheck.ui.main is missing from this installation")
+    # The kiosk starts from an autostart entry (its browser is opened by that entry), and with
+    # no terminal there is nobody to see a browser window open: never open one then.
+    headless = bool(args.headless or args.command == "kiosk" or not sys.stdin or not sys.stdin.isatty())
     cmd = [sys.executable, "-m", "streamlit", "run", str(Path(spec.origin).resolve()),
            "--server.port", str(args.port), "--server.address", args.address,
            "--server.maxUploadSize", str(args.max_upload_mb or _saved_upload_limit()),
            "--browser.gatherUsageStats", "false",   # offline training rooms: no telemetry
            "--client.showErrorDetails", "none",     # users see a plain message; tracebacks go to the log
            "--server.fileWatcherType", "none",
-           "--server.headless", "true" if args.headless else "false",
+           "--server.headless", "true" if headless else "false",
+           "--server.showEmailPrompt", "false",     # never Streamlit's first-run e-mail prompt
            "--client.toolbarMode", "minimal"]
     if args.command == "kiosk":
         cmd += ["--client.showSidebarNavigation", "false", "--", "--kiosk"]
@@ -474,6 +546,28 @@ def port_problem(address: str, port: int, lang: str) -> str | None:
     return None
 
 
+def _use_history_url(url: str, lang: str) -> bool:
+    """Check a --history-url once and hand it to the app server (environment); False after one line on error."""
+    from .history import HISTORY_URL_ENV, HistoryError, HistoryStore, is_url
+
+    if not is_url(url.strip()):
+        print("posturecheck: --history-url 应以 postgresql:// 开头" if lang == "zh"
+              else "posturecheck: --history-url must start with postgresql://", file=sys.stderr)
+        return False
+    try:
+        store = HistoryStore(url=url.strip())
+    except HistoryError as exc:
+        print(f"posturecheck: {_error_text(exc, lang)}", file=sys.stderr)
+        return False
+    if store.offline:
+        print(f"posturecheck: {store.where}: " + (f"现在无响应（{store.offline}）；成绩先保存在本机，服务器恢复后写入"
+              if lang == "zh" else f"not answering now ({store.offline}); sessions are kept on this computer and "
+              "written when it answers"), file=sys.stderr)
+    store.close()
+    os.environ[HISTORY_URL_ENV] = url.strip()
+    return True
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -489,6 +583,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     if problem is not None:
         logger.debug("app not started: %s", problem)
         print(f"posturecheck: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.history_url is not None and not _use_history_url(args.history_url, lang):
         return EXIT_ERROR
     from .ui.applog import log_path
 

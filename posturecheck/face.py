@@ -55,6 +55,8 @@ HEAD_SPAN_MIN_SHOULDER = 0.55
 # A face found on the whole frame belongs to the trainee if its centre is this close
 # to the pose head centre (in head spans).
 SAME_FACE_MAX_OFFSET = 1.0
+# FaceLandmarks.source of a face found on the whole frame away from the pose head.
+SOURCE_OFF_POSE = "frame_off_pose"
 # In VIDEO mode, when the head fills more than this fraction of the frame's short
 # side, the whole frame is used instead of a crop (close-up webcam shots).
 CLOSE_UP_HEAD_FRACTION = 0.35
@@ -93,7 +95,9 @@ class FaceLandmarks:
     same pixel scale (smaller = nearer the camera; MediaPipe's relative z × crop width).
     Points 468–472 / 473–477: the iris of the subject's right / left eye (centre, then 4
     boundary points), predicted by the bundled FaceMesh-with-attention model (z from the eye contour).
-    image_size: (width, height) of the frame; source: "frame" or "head_crop".
+    image_size: (width, height) of the frame; source: "frame", "head_crop", or SOURCE_OFF_POSE
+    (found on the whole frame away from where the pose model put the head: a close-up on which
+    the pose skeleton is not this face's body).
     """
 
     points: np.ndarray
@@ -194,8 +198,24 @@ def _mesh_px(lms: Sequence[Any], width: int, height: int) -> np.ndarray:
     return arr * np.array([width, height, width], dtype=np.float64)
 
 
+def _off_pose_head(mesh: np.ndarray, target: tuple[float, float, float] | None) -> bool:
+    """Whether a chosen face lies farther from the pose head than a pose-head span (accepted
+    only because the face itself is large: a close-up the pose model misplaced)."""
+    if target is None:
+        return False
+    cx, cy, side = target
+    return float(np.hypot(*(mesh[:468, :2].mean(axis=0) - (cx, cy)))) > SAME_FACE_MAX_OFFSET * side / HEAD_CROP_SCALE
+
+
 def _choose(meshes: list[np.ndarray], target: tuple[float, float, float] | None) -> int | None:
-    """Index of the trainee's face: nearest the pose head (if given and close enough), else largest."""
+    """Index of the trainee's face: nearest the pose head (if given and close enough), else largest.
+
+    "Close enough" is measured in head sizes: the larger of the pose head's span and the
+    face mesh's own width. On a close-up headshot the pose model often puts a small,
+    misplaced skeleton on the face (a "head" a fifth of the face's size, beside it); the
+    face itself is then the trainee's although its centre is several pose-head spans away.
+    A bystander's face in a full-body shot stays small and far, and is still refused.
+    """
     if not meshes:
         return None
     if target is not None:
@@ -203,7 +223,8 @@ def _choose(meshes: list[np.ndarray], target: tuple[float, float, float] | None)
         span = side / HEAD_CROP_SCALE
         dists = [float(np.hypot(*(m[:468, :2].mean(axis=0) - (cx, cy)))) for m in meshes]
         best = int(np.argmin(dists))
-        return best if dists[best] <= SAME_FACE_MAX_OFFSET * span else None
+        size = max(span, float(np.ptp(meshes[best][:468, 0])))
+        return best if dists[best] <= SAME_FACE_MAX_OFFSET * size else None
     return int(np.argmax([np.ptp(m[:468, 0]) for m in meshes]))
 
 
@@ -297,7 +318,9 @@ class FaceEstimator(NativeTask):
                 return FaceResult(int(timestamp_ms), None, len(mapped))
         meshes = self._run(rgb, timestamp_ms)
         i = _choose(meshes, box)
-        face = FaceLandmarks(meshes[i], (w, h), "frame") if i is not None else None
+        face = None
+        if i is not None:
+            face = FaceLandmarks(meshes[i], (w, h), SOURCE_OFF_POSE if _off_pose_head(meshes[i], box) else "frame")
         return FaceResult(int(timestamp_ms), face, len(meshes))
 
 

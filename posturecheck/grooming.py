@@ -3,8 +3,8 @@
 Measurements (this module never holds a limit that judges a trainee; those are the
 `grooming.*` rules of the profile):
 
-* Head pose (yaw, pitch, roll) — a weighted rigid fit (Umeyama, scaled orthographic)
-  of MediaPipe's canonical face model onto the mesh, using the landmarks and weights
+* Head pose (yaw, pitch, roll) — a weighted scaled-orthographic fit of MediaPipe's
+  canonical face model onto the mesh's x and y (see `fit_head_pose`), using the landmarks and weights
   of MediaPipe's own face-geometry pipeline (its Procrustes basis: no mouth or brow
   points, so expressions do not move the fit). The bundled model has no
   face-geometry pipeline and no blendshapes, so this replaces both.
@@ -15,11 +15,12 @@ Measurements (this module never holds a limit that judges a trainee; those are t
   iris centre's offset from the middle of its eye corners in the frontalised face,
   over the eyeball radius (asin).
 * Hair — from the hair segmentation model's mask (`hair.HairMask`, made by the face
-  stage on a crop around the face) against face-mesh regions: the hair share of the
-  central forehead (bangs), of the ear regions (boxes beside the head placed with the
-  fitted head pose), of a band beside the neck from the chin down towards the shoulders
-  (long hair worn loose) and of a band at collar height beside and behind the neck (hair
-  touching the collar). Bands must be mostly inside the frame ("where the view allows").
+  stage on a crop around the face) against face-mesh regions: the mean hair probability
+  of the upper central forehead (bangs; see HAIR_FOREHEAD_SPAN), and the hair share of
+  the ear regions (boxes beside the head placed with the fitted head pose), of a band
+  beside the neck from the chin down towards the shoulders (long hair worn loose) and of
+  a band at collar height beside and behind the neck (hair touching the collar). Bands
+  must be mostly inside the frame ("where the view allows").
 * Beard — the hair mask over the chin and upper lip, and the colour of those regions
   relative to the trainee's own upper cheeks (Lab a*: a beard or stubble takes the skin's
   redness away, whatever the skin tone or the light's brightness); `None` when the lower
@@ -47,7 +48,7 @@ from typing import Any, Iterable, Sequence
 import cv2
 import numpy as np
 
-from .face import FaceLandmarks
+from .face import SOURCE_OFF_POSE, FaceLandmarks
 from .hair import HAIR_MIN_PROBABILITY, MIN_MASK_PIXELS, HairMask
 from .features import view_from_yaw
 from .landmarks import PoseLandmarks
@@ -108,13 +109,16 @@ _BASIS_XYZ = np.array([b[2:] for b in CANONICAL_BASIS], dtype=np.float64)
 
 # Mesh landmarks (MediaPipe FaceMesh numbering).
 MOUTH_CORNERS = (61, 291)
+LIP_MIDDLE = (13, 14)         # middle of the upper and of the lower lip's inner edge
 # Neutral mouth width of the canonical face, |61 - 291| in cm.
 CANONICAL_MOUTH_WIDTH_CM = 4.9124
-# Pitch of the canonical fit for a face looking straight at the camera: the median over
-# the 48 dev faces labelled "not turned or tilted" was -8°, on both CelebA-HQ and press
-# photos (the canonical model's "up" is tilted against a natural head carriage). Reported
-# pitch is relative to it: 0 = eyes level with the camera, + chin up, − bowed.
-NEUTRAL_FACE_PITCH_DEG = -8.0
+# Pitch of the canonical fit for a face looking straight at the camera: the canonical model's
+# "up" is tilted against a natural head carriage. The median pitch of the fit over all 64 dev
+# faces (no labels used; most photos look at the camera) is -10°; the median over the 48 faces
+# labelled "not turned or tilted" is -10.6°. Reported pitch is relative to it: 0 = eyes level
+# with the camera, + chin up, − bowed. (scripts/evaluate_grooming.py re-estimates it without
+# the face being judged, for its cross-validated head-turned figure.)
+NEUTRAL_FACE_PITCH_DEG = -10.0
 
 # --- image regions ------------------------------------------------------------------------
 # Upper cheeks: the trainee's own skin colour (above any beard, below glasses).
@@ -124,8 +128,12 @@ CHEEK_LEFT = (346, 330, 266, 425, 280)
 # between these fractions of the way: clear of the brows, below the mesh's edge.
 FOREHEAD_COLUMNS = ((105, 67), (107, 109), (9, 10), (336, 338), (334, 297))
 FOREHEAD_SPAN = (0.2, 0.9)
-# The bangs region for the hair mask: from just above the brows (0.1) to near the mesh top.
-HAIR_FOREHEAD_SPAN = (0.1, 0.9)
+# The bangs region for the hair mask: the upper forehead, from 0.4 of the way from the brows
+# to the mesh top (point 10, below a natural hairline: the forehead is a third of the face)
+# up to the mesh top. A fringe hangs from the hairline, so whatever its length it covers this
+# part first; the lower forehead, where brows, glasses and shadows are, only a long fringe
+# reaches (the whole brow-to-top span, 0.1–0.9, missed short and side-swept fringes).
+HAIR_FOREHEAD_SPAN = (0.4, 1.0)
 UPPER_LIP = (98, 97, 2, 326, 327, 391, 393, 164, 167, 165)
 CHIN = (32, 208, 199, 428, 262, 369, 400, 377, 152, 148, 176, 140)
 # Ear region in canonical cm (per side, x mirrored): beside the head at ear height,
@@ -214,8 +222,9 @@ class HeadPose:
 class FaceFeatures:
     """Measurements of one face in one frame (None when the frame cannot show them).
 
-    Angles in degrees (see `HeadPose`); `smile_score` 1.0 = neutral canonical mouth;
-    `forehead_hair` mean hair probability of the central forehead; `ear_hair`, `loose_hair`,
+    Angles in degrees (see `HeadPose`); `smile_score` 1.0 = neutral canonical mouth, `smile_lift`
+    the mouth corners' height above the middle of the lips (÷ the neutral mouth width);
+    `forehead_hair` mean hair probability of the upper central forehead; `ear_hair`, `loose_hair`,
     `collar_hair`, `beard_hair` hair shares (0–1) of the ear regions, the band beside the
     neck below the chin, the collar band, the chin + upper lip; `beard` the chin and upper
     lip's loss of redness against the cheeks (Lab a* units), `beard_dark` their share of the
@@ -239,6 +248,7 @@ class FaceFeatures:
     collar_hair: float | None = None
     beard_hair: float | None = None
     beard_dark: float | None = None
+    smile_lift: float | None = None
 
     def rule_inputs(self) -> dict[str, Any]:
         """The `face_*` measurements the profile's grooming checks name, plus the face's view."""
@@ -266,25 +276,35 @@ def _to_camera(points_px: np.ndarray) -> np.ndarray:
     return cam
 
 
-def fit_head_pose(points_px: np.ndarray) -> HeadPose:
-    """Weighted similarity fit (Umeyama) of the canonical basis onto the mesh → `HeadPose`."""
+def fit_head_pose(points_px: np.ndarray, neutral_pitch_deg: float | None = None) -> HeadPose:
+    """Weighted scaled-orthographic fit of the canonical basis onto the mesh's x, y → `HeadPose`.
+
+    The rotation comes from what the image shows, the x and y of the mesh: a weighted
+    least-squares 2×3 map from the canonical points to their pixels, made the nearest
+    scale × (two orthonormal rows); the third row is their cross product. The mesh's z (the
+    landmark model's guess of depth) is not used for the angles. On the 64 dev faces this
+    reads about 1.2× the yaw of a rigid 3-D fit that includes z (1.3× that of a nose-to-cheek
+    asymmetry estimate with the canonical face's proportions); with no true angles for those
+    faces, the by-eye "turned or tilted" labels decided: leave-one-out F1 0.52 → 0.58.
+    `neutral_pitch_deg` (default NEUTRAL_FACE_PITCH_DEG): the fit's pitch of a level gaze.
+    """
     cam = _to_camera(points_px[_BASIS_IDX])
     src = _BASIS_XYZ
     w = _BASIS_W[:, None]
     mu_s, mu_d = (w * src).sum(0), (w * cam).sum(0)
     s_c, d_c = src - mu_s, cam - mu_d
-    cov = (w * d_c).T @ s_c
-    u, sv, vt = np.linalg.svd(cov)
-    sign = np.diag([1.0, 1.0, float(np.sign(np.linalg.det(u @ vt)) or 1.0)])
-    rot = u @ sign @ vt
-    var_s = float((w[:, 0] * (s_c ** 2).sum(1)).sum())
-    scale = float(np.trace(np.diag(sv) @ sign) / var_s)
+    affine = np.linalg.solve((w * s_c).T @ s_c, (w * s_c).T @ d_c[:, :2]).T  # (2, 3) = scale · rows
+    u, sv, vt = np.linalg.svd(affine, full_matrices=False)
+    rows = u @ vt
+    rot = np.vstack([rows, np.cross(rows[0], rows[1])])
+    scale = float(sv.mean())
     trans = mu_d - scale * rot @ mu_s
     resid = (cam - (scale * src @ rot.T + trans)) / scale
     err = float(np.sqrt((_BASIS_W * (resid ** 2).sum(1)).sum()))
     # Angles of the head relative to "looking straight at the camera" (the canonical face
     # pitched by NEUTRAL_FACE_PITCH_DEG), so yaw, pitch and roll do not mix for a level gaze.
-    rel = rot @ _pitch_matrix(-NEUTRAL_FACE_PITCH_DEG)
+    neutral = NEUTRAL_FACE_PITCH_DEG if neutral_pitch_deg is None else float(neutral_pitch_deg)
+    rel = rot @ _pitch_matrix(-neutral)
     normal = rel[:, 2]  # the face's forward direction in the camera frame
     yaw = math.degrees(math.atan2(normal[0], normal[2]))
     pitch = math.degrees(math.atan2(normal[1], math.hypot(normal[0], normal[2])))
@@ -302,6 +322,14 @@ def smile_score(points_px: np.ndarray, pose: HeadPose) -> float:
     """Mouth-corner distance in the frontalised face ÷ the canonical neutral mouth width."""
     corners = pose.frontalise(points_px[list(MOUTH_CORNERS)])
     return float(np.linalg.norm(corners[0, :2] - corners[1, :2]) / CANONICAL_MOUTH_WIDTH_CM)
+
+
+def smile_lift(points_px: np.ndarray, pose: HeadPose) -> float:
+    """How far the mouth corners sit above the middle of the lips, in the frontalised face,
+    ÷ the canonical neutral mouth width (a smile draws the corners up as well as out; an
+    open mouth that talks widens the mouth but does not lift its corners)."""
+    p = pose.frontalise(points_px[list(MOUTH_CORNERS) + list(LIP_MIDDLE)])
+    return float(((p[0, 1] + p[1, 1]) - (p[2, 1] + p[3, 1])) / 2.0 / CANONICAL_MOUTH_WIDTH_CM)
 
 
 # ============================================================================ image regions
@@ -460,7 +488,7 @@ def _box_polygon(pose: HeadPose, side: int, xs: tuple[float, float], ys: tuple[f
 
 
 def hair_forehead_polygon(points_px: np.ndarray) -> np.ndarray:
-    """The central forehead for the hair mask (HAIR_FOREHEAD_SPAN of the brow→mesh-top columns)."""
+    """The upper central forehead for the hair mask (HAIR_FOREHEAD_SPAN of the brow→mesh-top columns)."""
     lo, hi = HAIR_FOREHEAD_SPAN
     low = [_lerp(points_px, a, b, lo) for a, b in FOREHEAD_COLUMNS]
     high = [_lerp(points_px, a, b, hi) for a, b in reversed(FOREHEAD_COLUMNS)]
@@ -510,7 +538,9 @@ def measure_face(face: FaceLandmarks, rgb: np.ndarray | None = None, hair: HairM
     pts = face.points
     pose = fit_head_pose(pts)
     width = face.width_px
-    smile = smile_score(pts, pose) if abs(pose.yaw_deg) <= MAX_SMILE_YAW_DEG else None
+    mouth_seen = abs(pose.yaw_deg) <= MAX_SMILE_YAW_DEG
+    smile = smile_score(pts, pose) if mouth_seen else None
+    lift = smile_lift(pts, pose) if mouth_seen else None
     gaze = gaze_yaw(pts, pose)
     ear_skin = beard = beard_dark = None
     forehead = ear_hair = loose = collar = beard_hair = None
@@ -523,7 +553,8 @@ def measure_face(face: FaceLandmarks, rgb: np.ndarray | None = None, hair: HairM
         beard = beard_hair = beard_dark = None
     return FaceFeatures(True, round(pose.yaw_deg, 2), round(pose.pitch_deg, 2), round(pose.roll_deg, 2),
                         _r(smile), _r(forehead), _r(ear_skin), _r(beard, 2), round(width, 1), face.source,
-                        _r(gaze, 2), _r(ear_hair), _r(loose), _r(collar), _r(beard_hair), _r(beard_dark))
+                        _r(gaze, 2), _r(ear_hair), _r(loose), _r(collar), _r(beard_hair), _r(beard_dark),
+                        _r(lift))
 
 
 # ============================================================================ badge
@@ -633,9 +664,13 @@ def grooming_verdicts(profile: Profile, face: FaceFeatures | None, *, standard: 
 
     `body_head_yaw_deg`: the head's yaw to the camera from the body model; when it and the
     face model's yaw disagree (see `face_body_disagree`), the rules that use the head's
-    angles say `unknown` (reason `face_body_disagree`) rather than fail.
+    angles say `unknown` (reason `face_body_disagree`) rather than fail. A face found away
+    from the pose head (`face.SOURCE_OFF_POSE`: a close-up on which the pose skeleton is
+    misplaced) is judged on its own: the body's view and head yaw are not its.
     """
     out: list[Verdict] = []
+    if face is not None and face.source == SOURCE_OFF_POSE:
+        body_view, body_head_yaw_deg = "unknown", None
     disagree = face_body_disagree(profile, face, body_head_yaw_deg)
     for rule in grooming_rules(profile):
         if not applies_to_standard(rule, standard):
@@ -802,7 +837,7 @@ def greeting_observation(times_ms: Sequence[int], raw_activity: Sequence[str], f
 
 
 __all__ = [
-    "FaceFeatures", "HeadPose", "SkinModel", "fit_head_pose", "smile_score", "measure_face", "measure_regions",
+    "FaceFeatures", "HeadPose", "SkinModel", "fit_head_pose", "smile_score", "smile_lift", "measure_face", "measure_regions",
     "measure_hair", "gaze_yaw", "face_body_disagree", "body_head_yaw",
     "measure_badge", "parse_color", "grooming_rules", "grooming_verdicts", "applies_to_standard", "face_flags",
     "face_observation", "greeting_observation", "greeting_stand_limit_s", "GROOMING_FEATURES", "is_grooming",

@@ -123,8 +123,8 @@ CSS = """
 --pass:#1e9e5a;--fail:#d64541;--brief:#e6a23c;--unknown:#9aa3ad}
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.55 -apple-system,"Segoe UI",Roboto,
-"Helvetica Neue",Arial,"__CJK__","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
+body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.55 "__CJK__",-apple-system,"Segoe UI",Roboto,
+"Helvetica Neue",Arial,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
 .page{max-width:1080px;margin:0 auto;padding:28px 28px 40px}
 header.top{background:var(--accent);color:#fff;border-radius:14px;padding:22px 28px;margin-bottom:18px}
 header.top .brand{font-size:12px;letter-spacing:.08em;text-transform:uppercase;opacity:.75}
@@ -255,8 +255,28 @@ def embedded_font_css(text: str) -> str:
         return ""
     fmt = "opentype" if buf.getvalue()[:4] == b"OTTO" else "truetype"
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f'@font-face{{font-family:"{EMBED_FONT_FAMILY}";font-weight:100 900;'
-            f'src:url(data:font/{"otf" if fmt == "opentype" else "ttf"};base64,{data}) format("{fmt}")}}')
+    # First in the body's font stack, limited to exactly the characters it holds: Chromium
+    # resolved runs laid out while this data: font was still decoding to the system Latin font
+    # (its .notdef boxes) and kept them after the font loaded when it came after Arial in the
+    # stack (seen: the summary heading, stat labels, first rule row, fail badges). One face at
+    # weight 400: bold text gets a synthesised bold instead of a fallback.
+    return (f'@font-face{{font-family:"{EMBED_FONT_FAMILY}";font-style:normal;font-weight:400;font-display:block;'
+            f'src:url(data:font/{"otf" if fmt == "opentype" else "ttf"};base64,{data}) format("{fmt}");'
+            f'unicode-range:{unicode_range(chars)}}}')
+
+
+def unicode_range(chars: set[str] | str) -> str:
+    """A CSS unicode-range covering exactly `chars` (consecutive code points merged)."""
+    points = sorted({ord(c) for c in chars})
+    out: list[str] = []
+    i = 0
+    while i < len(points):
+        j = i
+        while j + 1 < len(points) and points[j + 1] == points[j] + 1:
+            j += 1
+        out.append(f"U+{points[i]:X}" if i == j else f"U+{points[i]:X}-{points[j]:X}")
+        i = j + 1
+    return ",".join(out)
 
 
 def _page(title: str, body: str, lang: str) -> str:

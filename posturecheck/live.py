@@ -6,7 +6,7 @@ are dropped) and draws the newest skeleton on the frame it returns; a worker thr
 owns the one `PoseEstimator` (VIDEO mode, monotonic timestamps), runs
 `FrameAnalyzer` and puts `LiveResult`s into a small `queue.Queue` that the page
 reads. `stop()` (also called when the stream ends) joins the worker and closes the
-estimator. Drills (`profiles/drills.toml`) turn the verdicts into a guided
+estimator. Drills (`drill.py`, `profiles/drills.toml`) turn the verdicts into a guided
 sequence with a hold timer; `finish()` gives the same JSON report as an upload.
 No pixels are kept unless `LiveConfig.record_dir` is set by the trainer.
 """
@@ -19,7 +19,6 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,30 +26,24 @@ import cv2
 import numpy as np
 
 from .analyze import FACE_HOLD_MS, ClipAnalysis, FrameAnalyzer, summarise
+from .drill import (DRILLS_SCHEMA, Drill, DrillError, DrillProgress, DrillRunner, DrillStep,  # noqa: F401 (re-exported)
+                    StepResult, load_drills, parse_drills)
 from .face import FaceEstimator, FaceEstimatorOptions, FaceSampler
 from .grooming import applies_to_standard, grooming_rules, measure_face_result
 from .landmarks import SKELETON_EDGES, PoseLandmarks
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions
 from .profile import Profile, ProfileError, load_profile
 from .rules import FAIL, PASS, UNKNOWN, Verdict, rules_for
-from .session import FrameRecord, Session
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from .session import Session
 
 logger = logging.getLogger(__name__)
 
-DRILLS_SCHEMA = "posturecheck.drills/1"
 LIVE_MAX_SIDE = 640            # frames are downscaled to this long side before the model
 RESULT_QUEUE_SIZE = 2          # the page only wants the newest verdicts
 STALE_FRAME_S = 0.5            # a frame waiting longer than this is dropped, not analysed
 WORKER_IDLE_WAIT_S = 0.5
-HOLD_GRACE_S = 0.3             # a break in the hold shorter than this does not reset it
 FPS_EMA = 0.1                  # smoothing of the processed-fps estimate
 RECORD_FPS = 15.0              # opt-in recordings are written at most this often
-ACTIVITIES_FOR_STEPS = ("standing", "sitting", "walking", "any")
 
 # Overlay colours (RGB) by rule status, and which body parts a feature is about.
 STATUS_COLOURS = {PASS: (40, 200, 80), FAIL: (235, 50, 40), UNKNOWN: (170, 170, 170)}
@@ -64,199 +57,6 @@ FEATURE_PARTS: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (
     ("knee_gap", _LEGS), ("legs", _LEGS), ("ankle", _FEET), ("heel", _FEET), ("toe", _FEET),
     ("feet", _FEET), ("hand", _ARMS), ("arms", _ARMS),
 )
-
-
-# --------------------------------------------------------------------------- drills
-
-
-class DrillError(ValueError):
-    """The drills file is missing or does not follow the schema."""
-
-
-@dataclass(frozen=True)
-class DrillStep:
-    """One step of a drill: reach `activity` (within `within_s`) and hold it for `hold_s`."""
-
-    activity: str
-    hold_s: float
-    prompt: dict[str, str]
-    within_s: float | None = None
-    require_pass: bool = True
-    min_trunk_tilt_deg: float | None = None
-
-    def prompt_text(self, lang: str) -> str:
-        text = self.prompt.get(lang) or self.prompt.get("en", "")
-        try:
-            return text.format(hold=self.hold_s, angle=self.min_trunk_tilt_deg or 0.0)
-        except (KeyError, ValueError, IndexError):
-            return text
-
-
-@dataclass(frozen=True)
-class Drill:
-    id: str
-    title: dict[str, str]
-    steps: tuple[DrillStep, ...]
-    analysis_activity: str = "auto"
-    kiosk_only: bool = False
-
-    @property
-    def activities(self) -> tuple[str, ...]:
-        """Activities whose rules the drill's checklist shows (in step order)."""
-        seen: list[str] = []
-        for s in self.steps:
-            acts = ("standing", "sitting", "walking") if s.activity == "any" else (s.activity,)
-            for a in acts:
-                if a not in seen:
-                    seen.append(a)
-        return tuple(seen)
-
-
-def _drill_step(d: dict[str, Any], where: str) -> DrillStep:
-    act = d.get("activity")
-    if act not in ACTIVITIES_FOR_STEPS:
-        raise DrillError(f"{where}: activity must be one of {ACTIVITIES_FOR_STEPS}")
-    prompt = d.get("prompt", {})
-    if not isinstance(prompt, dict) or "en" not in prompt or "zh" not in prompt:
-        raise DrillError(f"{where}: needs prompt.en and prompt.zh")
-    try:
-        hold = float(d.get("hold_s", 0))
-        within = None if d.get("within_s") is None else float(d["within_s"])
-        tilt = None if d.get("min_trunk_tilt_deg") is None else float(d["min_trunk_tilt_deg"])
-    except (TypeError, ValueError) as exc:
-        raise DrillError(f"{where}: hold_s, within_s and min_trunk_tilt_deg must be numbers") from exc
-    if hold < 0:
-        raise DrillError(f"{where}: hold_s must be >= 0")
-    return DrillStep(act, hold, dict(prompt), within, bool(d.get("require_pass", True)), tilt)
-
-
-def parse_drills(data: dict[str, Any]) -> dict[str, Drill]:
-    """Drills by id from parsed TOML."""
-    if data.get("schema") != DRILLS_SCHEMA:
-        raise DrillError(f"drills: expected schema = \"{DRILLS_SCHEMA}\"")
-    out: dict[str, Drill] = {}
-    for i, d in enumerate(data.get("drills", [])):
-        did = d.get("id")
-        if not did:
-            raise DrillError(f"drills[{i}]: needs an id")
-        steps = tuple(_drill_step(s, f"drill {did}.steps[{j}]") for j, s in enumerate(d.get("steps", [])))
-        if not steps:
-            raise DrillError(f"drill {did}: no steps")
-        title = d.get("title", {})
-        if "en" not in title or "zh" not in title:
-            raise DrillError(f"drill {did}: needs title.en and title.zh")
-        act = d.get("analysis_activity", "auto")
-        if act not in ("auto", "standing", "sitting", "walking"):
-            raise DrillError(f"drill {did}: analysis_activity must be auto, standing, sitting or walking")
-        out[did] = Drill(did, dict(title), steps, act, bool(d.get("kiosk_only", False)))
-    return out
-
-
-def load_drills(path: str | Path | None = None) -> dict[str, Drill]:
-    """The shipped drills (profiles/drills.toml) or a drills file."""
-    if path is None:
-        text = resources.files("posturecheck.profiles").joinpath("drills.toml").read_text(encoding="utf-8")
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise DrillError(f"drills file not found: {p}")
-        text = p.read_text(encoding="utf-8")
-    try:
-        return parse_drills(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise DrillError(f"drills: not valid TOML ({exc})") from exc
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """How one finished step went: time to reach it after the cue, and whether in time."""
-
-    reached_after_s: float
-    in_time: bool | None  # None when the step has no time limit
-
-
-@dataclass(frozen=True)
-class DrillProgress:
-    drill_id: str
-    step_index: int          # == steps_total when done
-    steps_total: int
-    hold_s: float
-    hold_target_s: float
-    step_elapsed_s: float
-    done: bool
-    late: bool               # the current step's time limit has passed without reaching it
-    results: tuple[StepResult, ...] = ()
-
-
-class DrillRunner:
-    """Steps through a drill as verdicts arrive (timestamps in ms, monotonic)."""
-
-    def __init__(self, drill: Drill) -> None:
-        self.drill = drill
-        self.reset()
-
-    def reset(self) -> None:
-        self._index = 0
-        self._step_start_ms: int | None = None
-        self._hold_start_ms: int | None = None
-        self._last_ok_ms: int | None = None
-        self._reached_ms: int | None = None
-        self._results: list[StepResult] = []
-        self._progress = DrillProgress(self.drill.id, 0, len(self.drill.steps), 0.0,
-                                       self.drill.steps[0].hold_s, 0.0, False, False)
-
-    @property
-    def progress(self) -> DrillProgress:
-        return self._progress
-
-    def _condition(self, step: DrillStep, rec: FrameRecord) -> tuple[bool, bool]:
-        """(activity reached, hold counts) for one frame."""
-        if not rec.person_found:
-            return False, False
-        act_ok = rec.activity != "unknown" if step.activity == "any" else rec.activity == step.activity
-        if act_ok and step.min_trunk_tilt_deg is not None:
-            tilt = getattr(rec.features, "trunk_tilt_deg", None)
-            act_ok = tilt is not None and tilt >= step.min_trunk_tilt_deg
-        if not act_ok:
-            return False, False
-        if step.require_pass and any(v.status == FAIL for v in rec.verdicts):
-            return True, False
-        return True, True
-
-    def update(self, rec: FrameRecord) -> DrillProgress:
-        steps = self.drill.steps
-        if self._index >= len(steps):
-            return self._progress
-        t = rec.timestamp_ms
-        if self._step_start_ms is None:
-            self._step_start_ms = t
-        step = steps[self._index]
-        reached, counts = self._condition(step, rec)
-        if reached and self._reached_ms is None:
-            self._reached_ms = t
-        if counts:
-            if self._hold_start_ms is None or (self._last_ok_ms is not None
-                                               and (t - self._last_ok_ms) / 1000.0 > HOLD_GRACE_S):
-                self._hold_start_ms = t
-            self._last_ok_ms = t
-        elif self._last_ok_ms is not None and (t - self._last_ok_ms) / 1000.0 > HOLD_GRACE_S:
-            self._hold_start_ms = None
-        hold = 0.0 if self._hold_start_ms is None else (t - self._hold_start_ms) / 1000.0
-        elapsed = (t - self._step_start_ms) / 1000.0
-        late = step.within_s is not None and self._reached_ms is None and elapsed > step.within_s
-        if hold >= step.hold_s and self._reached_ms is not None:
-            reached_after = (self._reached_ms - self._step_start_ms) / 1000.0
-            in_time = None if step.within_s is None else reached_after <= step.within_s
-            self._results.append(StepResult(round(reached_after, 2), in_time))
-            self._index += 1
-            self._step_start_ms = t
-            self._hold_start_ms = self._last_ok_ms = self._reached_ms = None
-            hold, elapsed, late = 0.0, 0.0, False
-        done = self._index >= len(steps)
-        target = steps[min(self._index, len(steps) - 1)].hold_s
-        self._progress = DrillProgress(self.drill.id, self._index, len(steps), round(hold, 2), target,
-                                       round(elapsed, 2), done, late, tuple(self._results))
-        return self._progress
 
 
 # --------------------------------------------------------------------------- results
@@ -446,6 +246,17 @@ class LiveProcessor:
     def restart(self) -> None:
         """Start the current drill again (kiosk idle reset, 'try again')."""
         self.set_drill(self.drill)
+
+    def skip_step(self) -> None:
+        """The trainee skips the current drill step now (the step is reported as skipped)."""
+        with self._lock:
+            if self._runner is not None:
+                self._runner.skip()
+
+    def drill_progress(self) -> DrillProgress | None:
+        """The drill's newest state (also after a skip that no frame has followed yet)."""
+        with self._lock:
+            return self._runner.progress if self._runner is not None else None
 
     def current_step(self) -> DrillStep | None:
         """The drill step the trainee is on (None without a drill or when done)."""
@@ -700,7 +511,7 @@ class LiveProcessor:
             "steps_done": progress.step_index if progress else 0,
             "steps_total": len(self.drill.steps),
             "completed": bool(progress and progress.done),
-            "steps": [{"reached_after_s": r.reached_after_s, "in_time": r.in_time}
+            "steps": [{"reached_after_s": r.reached_after_s, "in_time": r.in_time, "skipped": r.skipped}
                       for r in (progress.results if progress else ())],
         }
         return report

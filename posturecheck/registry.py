@@ -110,6 +110,8 @@ FEATURES: dict[str, FeatureSpec] = {s.name: s for s in (
     _f("face_pitch_deg", "number", "°", _FACE, "head pitch from the face model", scope="face"),
     _f("face_roll_deg", "number", "°", _FACE, "head roll from the face model", scope="face"),
     _f("face_smile_score", "number", "", _FACE, "mouth width vs neutral (1.0 = neutral)", scope="face"),
+    _f("face_smile_lift", "number", "", _FACE, "mouth corners above the middle of the lips (÷ mouth width)",
+       scope="face"),
     _f("face_forehead_hair", "number", "", _FACE, "mean hair probability of the central forehead (hair mask)",
        scope="face"),
     _f("face_ear_skin", "number", "", _FACE, "skin share of the clearer ear region (colour)", scope="face"),

@@ -155,7 +155,9 @@ def test_practice_live_checklist_and_hold_timer(home):
     assert "data-rule='walking.trunk_upright'" in page and "data-status='pass'" in page
     assert "Walk tall" not in page or "data-status='fail'" in page  # fixes only for failing rules
     assert "Walk past the camera" in page  # the drill prompt
-    assert any("Held" in (p.proto.text or "") for p in at.get("progress"))
+    # one drill state drives prompt, message and timer (posturecheck.drill; tests/test_drill.py)
+    assert "class='pc-drill" in page and "class='pc-hold'" in page
+    assert ("data-counting='true'" in page) == ("Good, keep it!" in page)
     assert proc.running  # the worker runs while the camera plays
     proc.stop()
 
@@ -364,7 +366,10 @@ def test_kiosk_is_full_screen_autostarts_and_hides_trainer_pages(home, monkeypat
     assert "仪态自助练习" in texts(at)  # zh-CN by default
     # the camera starts by itself: a same-origin script presses the widget's own Start button
     scripts = [e for e in at.get("iframe") if "streamlit_webrtc" in (e.proto.srcdoc or "")]
-    assert scripts and "开始" in scripts[0].proto.srcdoc
+    assert any("开始" in e.proto.srcdoc for e in scripts)
+    # trainees get no Start/Stop/"select device" buttons inside the camera widget, and the font
+    assert any("button {display: none !important;}" in e.proto.srcdoc for e in scripts)
+    assert any("cjk_font" in e.proto.srcdoc for e in scripts)
     assert streamer.calls[-1]["rtc_configuration"] == {"iceServers": []}
     assert not at.sidebar.radio  # no sidebar language/nav: trainer pages are not reachable
     with pytest.raises(ValueError):
@@ -407,6 +412,11 @@ def test_cli_builds_the_streamlit_command():
     assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[-2:] == ["--", "--kiosk"]
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "minimal"
     assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
+    # unattended: no first-run e-mail prompt, never a browser window for the kiosk
+    assert cmd[cmd.index("--server.showEmailPrompt") + 1] == "false"
+    assert cmd[cmd.index("--server.headless") + 1] == "true"
+    kiosk = app_command(build_parser().parse_args(["kiosk"]))
+    assert kiosk[kiosk.index("--server.headless") + 1] == "true"
     app = app_command(build_parser().parse_args(["app"]))
     assert "--kiosk" not in app and app[app.index("--server.address") + 1] == "127.0.0.1"  # loopback only
 
@@ -525,7 +535,8 @@ def test_kiosk_save_errors_are_a_plain_line(home, monkeypatch):
     monkeypatch.setattr(kiosk, "save_to_history", lambda report, **kw: ("error", "Could not save: disk full"))
     monkeypatch.setattr(kiosk.st, "caption", lambda text, *a, **k: shown.append(text))
     monkeypatch.setattr(kiosk, "_big", lambda *a, **k: None)
-    monkeypatch.setattr(kiosk, "render_hold", lambda *a, **k: None)
+    monkeypatch.setattr(kiosk, "render_drill", lambda *a, **k: None)
+    monkeypatch.setattr(kiosk, "speak", lambda *a, **k: None)
     monkeypatch.setattr(kiosk, "settings", lambda: app_settings.AppSettings(kiosk_keep="scores"))
     monkeypatch.setattr(kiosk, "lang", lambda: "en")
     monkeypatch.setattr(kiosk, "camera_message", lambda proc, playing: None)
@@ -545,10 +556,14 @@ def test_kiosk_save_errors_are_a_plain_line(home, monkeypatch):
         def latest(self):
             return Result()
 
+        def drill_progress(self):
+            return Drill()
+
         def finish(self, lg):
             return {"score": 88.0, "rules": []}
 
-    kiosk._panel.__wrapped__(Proc(), True) if hasattr(kiosk._panel, "__wrapped__") else kiosk._panel(Proc(), True)
+    kiosk._panel.__wrapped__(Proc(), True, False) if hasattr(kiosk._panel, "__wrapped__") \
+        else kiosk._panel(Proc(), True, False)
     assert state["saved"] and state["score"] == 88.0 and "Could not save: disk full" in shown
 
 

@@ -22,12 +22,12 @@ from posturecheck.analyze import AnalyzeOptions, FrameAnalyzer, analyze_path
 from posturecheck.face import (FaceLandmarks, FaceResult, FaceSampler, ReplayFaceEstimator, crop_square,
                                head_box)
 from posturecheck.grooming import (CANONICAL_BASIS, CANONICAL_MOUTH_WIDTH_CM, CHIN, FACE_FEATURE_NAMES,
-                                   NEUTRAL_FACE_PITCH_DEG, UPPER_LIP, FaceFeatures, applies_to_standard,
+                                   HAIR_FOREHEAD_SPAN, NEUTRAL_FACE_PITCH_DEG, UPPER_LIP, FaceFeatures, applies_to_standard,
                                    collar_polygon, ear_polygon, face_body_disagree, face_flags,
                                    face_observation, fit_head_pose, forehead_polygon, gaze_yaw,
                                    greeting_observation, grooming_verdicts, hair_forehead_polygon,
                                    loose_polygon, measure_badge, measure_face, measure_hair, measure_regions,
-                                   parse_color, smile_score)
+                                   parse_color, smile_lift, smile_score)
 from posturecheck.hair import HairMask
 from posturecheck.landmarks import load_fixture
 from posturecheck.pose import PoseResult, ReplayEstimator
@@ -107,6 +107,26 @@ def test_head_pose_sign_conventions_in_the_image():
     assert tilted[263, 1] > tilted[33, 1]  # towards the own left shoulder: the left eye drops
 
 
+def test_head_pose_comes_from_the_outline_not_the_guessed_depth():
+    """A mesh whose x, y are turned 25° but whose z is a frontal face's (the landmark model's
+    depth turns less than the outline): the angles follow the x, y."""
+    for yaw, pitch, roll in ((25, 0, 0), (-25, 5, 8), (0, 15, 0)):
+        turned = synthetic_mesh(rot(yaw, pitch, roll) @ rot(pitch=NEUTRAL_FACE_PITCH_DEG))
+        flat = synthetic_mesh(rot(roll=roll) @ rot(pitch=NEUTRAL_FACE_PITCH_DEG))
+        mixed = turned.copy()
+        mixed[:, 2] = flat[:, 2]
+        pose, exact = fit_head_pose(mixed), fit_head_pose(turned)
+        assert (pose.yaw_deg, pose.pitch_deg, pose.roll_deg) == pytest.approx(
+            (exact.yaw_deg, exact.pitch_deg, exact.roll_deg), abs=1e-6)
+        assert pose.yaw_deg == pytest.approx(yaw, abs=1.0) and pose.pitch_deg == pytest.approx(pitch, abs=1.0)
+
+
+def test_neutral_pitch_is_a_parameter_of_the_fit():
+    mesh = synthetic_mesh(rot(pitch=NEUTRAL_FACE_PITCH_DEG + 12))
+    assert fit_head_pose(mesh).pitch_deg == pytest.approx(12.0, abs=0.3)
+    assert fit_head_pose(mesh, neutral_pitch_deg=NEUTRAL_FACE_PITCH_DEG + 12).pitch_deg == pytest.approx(0.0, abs=0.3)
+
+
 def test_real_meshes_follow_added_rotations():
     for name, face, _ in all_fixtures():
         p0 = fit_head_pose(face.points)
@@ -161,10 +181,41 @@ def test_smile_score_grows_with_mouth_width_and_ignores_pose_scale():
     assert smile_score(moved, fit_head_pose(moved)) == pytest.approx(s0, rel=1e-6)
 
 
+def test_smile_lift_is_zero_for_level_corners_and_grows_as_they_rise():
+    face, _ = fixture("celebahq_25916")  # neutral mouth
+    pts = face.points.copy()
+    level = pts.copy()
+    mid_y = (pts[13, 1] + pts[14, 1]) / 2.0
+    level[[61, 291], 1] = mid_y  # a frontal face: image y is the face's vertical
+    pose = fit_head_pose(level)
+    assert smile_lift(level, pose) == pytest.approx(0.0, abs=0.03)
+    width_px = np.linalg.norm(pts[61, :2] - pts[291, :2])
+    up = level.copy()
+    up[[61, 291], 1] -= 0.1 * width_px  # corners a tenth of the mouth width higher (y down)
+    assert smile_lift(up, pose) - smile_lift(level, pose) == pytest.approx(
+        0.1 * width_px / pose.scale / CANONICAL_MOUTH_WIDTH_CM, rel=0.1)
+    # scale, position and an in-plane tilt do not change it
+    moved = rotate_mesh(up, rot(roll=20)) * 0.5 + 30.0
+    assert smile_lift(moved, fit_head_pose(moved)) == pytest.approx(smile_lift(up, pose), abs=1e-6)
+    # an open mouth (lips apart, corners where they were) does not lift the corners
+    opened = level.copy()
+    opened[13, 1] -= 0.1 * width_px
+    opened[14, 1] += 0.1 * width_px
+    assert smile_lift(opened, pose) == pytest.approx(smile_lift(level, pose), abs=1e-6)
+
+
 def test_fixture_smiles_agree_with_labels():
-    limit = PROFILE.rule("grooming.smile").checks[0].min
-    agree = [(smile_score(f.points, fit_head_pose(f.points)) >= limit) == lab["smiling"] for _, f, lab in all_fixtures()]
-    assert sum(agree) >= 0.8 * len(agree), agree
+    """Smiling = every check of grooming.smile passes (mouth corners out and up)."""
+    checks = {c.features[0]: c.min for c in PROFILE.rule("grooming.smile").checks}
+    assert set(checks) == {"face_smile_score", "face_smile_lift"}
+
+    def smiling(f: FaceLandmarks) -> bool:
+        pose = fit_head_pose(f.points)
+        return (smile_score(f.points, pose) >= checks["face_smile_score"]
+                and smile_lift(f.points, pose) >= checks["face_smile_lift"])
+
+    agree = [smiling(f) == lab["smiling"] for _, f, lab in all_fixtures()]
+    assert sum(agree) >= 0.85 * len(agree), agree
     scores = {n: smile_score(f.points, fit_head_pose(f.points)) for n, f, _ in all_fixtures()}
     assert scores["celebahq_14761"] > scores["celebahq_25916"] + 0.2  # broad smile vs neutral
 
@@ -255,6 +306,32 @@ def test_hair_regions_from_a_mask():
     assert judged[2] is None and judged[3] is None
 
 
+def test_bangs_region_is_the_upper_forehead():
+    """A short fringe (the top third of the brow→mesh-top span) fails the bangs limit; hair
+    beginning above the mesh top (a hairline) and hair only at the brows do not count."""
+    face, _ = fixture("deepface_img29")
+    pose = fit_head_pose(face.points)
+    limit = PROFILE.rule("grooming.hair_forehead").checks[0].max
+    lo, hi = HAIR_FOREHEAD_SPAN
+    assert 0.0 < lo < hi <= 1.0
+
+    def band(a: float, b: float) -> np.ndarray:
+        from posturecheck.grooming import FOREHEAD_COLUMNS, _lerp
+        low = [_lerp(face.points, i, j, a) for i, j in FOREHEAD_COLUMNS]
+        high = [_lerp(face.points, i, j, b) for i, j in reversed(FOREHEAD_COLUMNS)]
+        return np.array(low + high)
+
+    def forehead_with(poly: np.ndarray) -> float:
+        w, h = face.image_size
+        prob = np.zeros((h, w), np.float32)
+        cv2.fillPoly(prob, [np.round(poly).astype(np.int32)], 1.0)
+        return measure_hair(HairMask(prob, 0.0, 0.0, 1.0), face.points, pose)[0]
+
+    assert forehead_with(band(0.67, 1.3)) > limit          # short fringe from the hairline down
+    assert forehead_with(band(1.02, 1.5)) < 0.05           # hairline above the mesh top
+    assert forehead_with(band(0.0, 0.3)) < 0.05            # brows, glasses, shadow just above them
+
+
 def test_gaze_follows_the_irises():
     face, _ = fixture("deepface_img29")
     pts = face.points.copy()
@@ -306,7 +383,7 @@ def test_badge_on_the_left_chest():
 def features(**changes) -> FaceFeatures:
     base = dict(found=True, yaw_deg=2.0, pitch_deg=1.0, roll_deg=-1.0, smile_score=1.3, forehead_hair=0.05,
                 ear_skin=0.4, beard=0.1, face_width_px=180.0, source="frame", gaze_yaw_deg=3.0, ear_hair=0.1,
-                loose_hair=0.0, collar_hair=0.0, beard_hair=0.0, beard_dark=0.1)
+                loose_hair=0.0, collar_hair=0.0, beard_hair=0.0, beard_dark=0.1, smile_lift=0.1)
     base.update(changes)
     return FaceFeatures(**base)
 
@@ -339,7 +416,8 @@ def test_well_groomed_passes_and_each_fault_fails():
         st = statuses(features(), std)
         assert all(st[r][0] == PASS for r in st if r != "grooming.badge" and st[r][1] != "not_for_standard"), st
     for change, rid, std in [
-            ({"smile_score": 1.0}, "grooming.smile", "men"), ({"yaw_deg": 35.0}, "grooming.eyes_forward", "men"),
+            ({"smile_score": 1.0}, "grooming.smile", "men"), ({"smile_lift": 0.0}, "grooming.smile", "men"),
+            ({"yaw_deg": 35.0}, "grooming.eyes_forward", "men"),
             ({"pitch_deg": -25.0}, "grooming.eyes_forward", "men"), ({"roll_deg": -14.0}, "grooming.eyes_forward", "men"),
             ({"gaze_yaw_deg": 40.0}, "grooming.eyes_forward", "men"),
             ({"forehead_hair": 0.6}, "grooming.hair_forehead", "men"), ({"ear_hair": 0.9}, "grooming.hair_ears", "men"),
@@ -358,6 +436,11 @@ def test_face_and_body_disagreeing_on_yaw_give_unknown_not_fail():
     st = statuses(turned, "men", body_head_yaw_deg=-5.0)
     assert st["grooming.eyes_forward"] == (UNKNOWN, "face_body_disagree")
     assert st["grooming.smile"][0] == PASS  # rules without head angles are still judged
+    # a close-up found away from the pose head: the skeleton is not this face's body
+    from posturecheck.face import SOURCE_OFF_POSE
+    close_up = features(yaw_deg=35.0, gaze_yaw_deg=35.0, source=SOURCE_OFF_POSE)
+    assert statuses(close_up, "men", body_head_yaw_deg=-5.0, body_view="side")["grooming.eyes_forward"][0] == FAIL
+    assert statuses(features(source=SOURCE_OFF_POSE), "men", body_view="side")["grooming.eyes_forward"][0] == PASS
     limit = PROFILE.face_body_max_yaw_diff_deg
     assert not face_body_disagree(PROFILE, turned, 35.0 - limit + 1.0)
     assert face_body_disagree(PROFILE, turned, 35.0 - limit - 1.0)
@@ -456,6 +539,26 @@ def test_head_box_and_crop_mapping():
     iy, ix = np.unravel_index(np.argmax(crop.sum(axis=2)), crop.shape[:2])
     assert x0 + ix * scale == pytest.approx(nose[0], abs=2 * scale + 1)
     assert y0 + iy * scale == pytest.approx(nose[1], abs=2 * scale + 1)
+
+
+def test_trainee_face_is_chosen_in_head_sizes():
+    """A close-up face is the trainee's even when the pose model put a small, misplaced skeleton
+    head beside it (headshots); a small face far from the pose head (a bystander) is not."""
+    from posturecheck.face import HEAD_CROP_SCALE, _choose
+
+    face, _ = fixture("deepface_img29")
+    pts = face.points
+    width = float(np.ptp(pts[:468, 0]))
+    cx, cy = pts[:468, :2].mean(axis=0)
+    pose_span = 0.25 * width                      # a pose "head" a quarter of the face's width...
+    off = 0.8 * width                             # ...whose centre is 3 of its spans off the face's
+    target = (cx + off, cy, HEAD_CROP_SCALE * pose_span)
+    assert _choose([pts], target) == 0
+    bystander = (pts - np.array([cx, cy, 0.0])) * 0.2 + np.array([cx + 6 * width, cy, 0.0])
+    near_head = (cx + 6 * width + 0.5 * width, cy, HEAD_CROP_SCALE * width)
+    assert _choose([bystander], (cx, cy, HEAD_CROP_SCALE * width)) is None   # small and far
+    assert _choose([pts, bystander], near_head) == 1                          # the one at the head
+    assert _choose([pts], (cx + 3 * width, cy, HEAD_CROP_SCALE * pose_span)) is None  # too far even so
 
 
 def _write_image(path: Path, rgb: np.ndarray) -> Path:

@@ -141,3 +141,28 @@ def test_video_mode_head_pose_is_stable_when_the_crop_moves() -> None:
             assert len(meshes) == 1, i
             yaw = fit_head_pose(meshes[0] * scale + np.array([x0, y0, 0.0])).yaw_deg
             assert abs(yaw - ref_yaw) < 4.0, (i, yaw, ref_yaw)
+
+
+@needs_faces
+def test_bangs_from_the_upper_forehead_on_real_faces() -> None:
+    """Fringes of every length over the bangs limit, clear foreheads (bald, short hair, hair
+    combed back) under it (faces by eye: a full fringe, a short pixie fringe, a side fringe;
+    a bald man, short hair, long hair pulled back)."""
+    from posturecheck.face import FaceEstimator, FaceEstimatorOptions
+    from posturecheck.grooming import measure_face_result
+    from posturecheck.profile import load_profile
+    from posturecheck.sources import read_image
+
+    limit = load_profile().rule("grooming.hair_forehead").checks[0].max
+    fringes = ("celebahq_10583", "celebahq_7903", "celebahq_21155")
+    clear = ("celebahq_12083", "deepface_img29", "deepface_img51")
+    with FaceEstimator(FaceEstimatorOptions(running_mode="image")) as est:
+        measured = {}
+        for name in fringes + clear:
+            rgb = read_image(FACES / f"{name}.jpg")
+            res = est.detect(rgb)
+            measured[name] = measure_face_result(res, rgb).forehead_hair
+    for name in fringes:
+        assert measured[name] is not None and measured[name] > limit, (name, measured)
+    for name in clear:
+        assert measured[name] is not None and measured[name] < 0.5 * limit, (name, measured)

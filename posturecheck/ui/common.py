@@ -9,12 +9,12 @@ MediaPipe. `POSTURECHECK_HOME` moves every stored file (tests use a tmp dir).
 from __future__ import annotations
 
 import logging
-import sqlite3
+import os
 from typing import Any, Callable
 
 import streamlit as st
 
-from ..history import HistoryError, HistoryPending, HistoryStore, default_db_path
+from ..history import HISTORY_URL_ENV, HistoryError, HistoryPending, HistoryStore, history_target
 from ..profile import Profile
 from ..trainer_pin import PinError, check_pin, pin_is_set, set_pin
 from .i18n import STATUS_ICONS, norm_lang, t
@@ -81,8 +81,18 @@ def estimator_hook() -> Callable[..., Any] | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> HistoryStore:
-    return HistoryStore(path)
+def _store(target: str) -> HistoryStore:
+    """One store per process and target (a file path or a postgresql:// URL)."""
+    return HistoryStore(target)
+
+
+def history_location() -> str:
+    """Where this run keeps the history: --history-url, else Settings, else the SQLite file."""
+    return history_target(settings().history_url)
+
+
+def history_from_command_line() -> bool:
+    return bool((os.environ.get(HISTORY_URL_ENV) or "").strip())
 
 
 NOTICE_SHOWN_KEY = "pc_history_notice_shown"
@@ -136,7 +146,7 @@ def trainer_gate() -> bool:
     return False
 
 
-def _history_text(exc: HistoryError) -> str:
+def history_text(exc: HistoryError) -> str:
     return exc.message_zh if lang() == "zh" else str(exc)
 
 
@@ -146,10 +156,10 @@ def history_store() -> HistoryStore | None:
     When a damaged database was moved aside at open, this session sees the notice once.
     """
     try:
-        store = _store(str(default_db_path()))
+        store = _store(history_location())
     except HistoryError as exc:
         logger.error("history unavailable: %s", exc)
-        st.error(tr("history_error", error=_history_text(exc)))
+        st.error(tr("history_error", error=history_text(exc)))
         return None
     if store.notice is not None and not st.session_state.get(NOTICE_SHOWN_KEY):
         st.session_state[NOTICE_SHOWN_KEY] = True
@@ -163,18 +173,18 @@ def save_to_history(report: dict[str, Any], **where: Any) -> tuple[str, str]:
     outcome: "saved", "pending" (kept on disk, written later) or "error" (nothing kept).
     """
     try:
-        store = _store(str(default_db_path()))
+        store = _store(history_location())
     except HistoryError as exc:
         logger.error("history unavailable while saving: %s", exc)
-        return "error", tr("save_failed", error=_history_text(exc))
+        return "error", tr("save_failed", error=history_text(exc))
     try:
         store.save_session(report, **where)
     except HistoryPending as exc:
-        return "pending", tr("save_pending", error=_history_text(exc))
+        return "pending", tr("save_pending", error=history_text(exc))
     except HistoryError as exc:
         logger.error("saving a session failed: %s", exc)
-        return "error", tr("save_failed", error=_history_text(exc))
-    except (OSError, ValueError, sqlite3.Error) as exc:
+        return "error", tr("save_failed", error=history_text(exc))
+    except (OSError, ValueError) + store.db_errors as exc:
         logger.exception("saving a session failed")
         return "error", tr("save_failed", error=f"{type(exc).__name__}: {exc}")
     name = " ".join((where.get("trainee") or "").split())

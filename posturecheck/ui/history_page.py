@@ -10,8 +10,9 @@ import streamlit as st
 
 from ..live import try_load_drills
 from ..report import ACTIVITY_WORDS
+from ..history import HistoryError
 from ..words import seconds
-from .common import choice, history_store, lang, profile, rule_title, tr, trainer_gate
+from .common import choice, history_store, history_text, lang, profile, rule_title, tr, trainer_gate
 from .results import STATUS_COLOURS, localise, render_report_summary
 
 ALL = "__all__"
@@ -102,7 +103,14 @@ def page() -> None:
     store = history_store()
     if store is None:
         return
-    st.caption(tr("stored_where", path=store.path))
+    st.caption(tr("stored_where", path=store.where))
+    try:
+        _browse(store)
+    except HistoryError as exc:  # a shared server that stopped answering: one line, sessions stay pending
+        st.error(tr("history_error", error=history_text(exc)))
+
+
+def _browse(store) -> None:
     names = [t.name for t in store.trainees()]
     who = choice(st, tr("trainee_short"), [ALL] + names, "pc_hist_trainee",
                  lambda n, everyone=tr("all_trainees"): everyone if n == ALL else n, default=ALL)

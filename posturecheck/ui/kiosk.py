@@ -15,7 +15,9 @@ import streamlit.components.v1 as components
 from ..live import LiveProcessor, try_load_drills
 from .common import BASE_CSS, inject_css, lang, profile, save_to_history, settings, tr
 from .i18n import LANG_NAMES, WEBRTC_TRANSLATIONS
-from .live_view import camera, camera_message, get_processor, live_config, render_checklist, render_hold
+from .coach import DRILL_CSS, drill_view, render_drill, speak
+from .fonts import MIRROR_CSS, style_camera_frames
+from .live_view import camera, camera_message, get_processor, live_config, render_checklist
 
 PROC_KEY = "pc_kiosk_live"
 GEN_KEY = "pc_kiosk_camera_gen"
@@ -25,15 +27,20 @@ IDLE_REFRESH_S = 5.0
 CAMERA_RETRY_S = 6.0      # no picture this long: remount the camera widget (re-asks the browser)
 CAMERA_START_RETRY_S = 20.0  # the camera did not start within this: remount and press Start again
 SCORE_SHOW_S = 12.0       # the final score stays this long, then the sequence starts again
+# Inside the camera widget's iframe: trainees get no Start/Stop/"select device" buttons (the
+# kiosk presses Start itself, AUTOSTART_JS) and no media toggles.
+KIOSK_FRAME_CSS = "button {display: none !important;}"
 
 KIOSK_CSS = """
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="collapsedControl"],
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
 header, footer, #MainMenu {display: none !important; visibility: hidden !important;}
 .block-container, [data-testid="stMainBlockContainer"] {padding-top: 0.8rem !important; max-width: 100% !important;}
-.pc-kiosk-title {font-size: 2.4rem; font-weight: 800; margin: 0 0 0.4rem 0;}
-.pc-kiosk-msg {font-size: 2.0rem; font-weight: 700; line-height: 1.35;}
-.pc-kiosk-score {font-size: 5rem; font-weight: 900; color: rgb(40, 160, 70); line-height: 1.1;}
+.pc-kiosk-title {font-size: 3rem; font-weight: 800; margin: 0 0 0.4rem 0;}
+.pc-kiosk-msg {font-size: 3rem; font-weight: 700; line-height: 1.3;}
+.stButton button {padding: 0.5rem 1.6rem !important;}
+.stButton button p {font-size: 2rem !important; font-weight: 700;}
+.pc-kiosk-score {font-size: 6rem; font-weight: 900; color: rgb(40, 160, 70); line-height: 1.1;}
 """
 
 
@@ -54,10 +61,9 @@ AUTOSTART_JS = """
         const doc = f.contentDocument;
         if (!doc) continue;
         for (const b of doc.querySelectorAll("button")) {
-          const text = (b.innerText || "").trim();
+          const text = (b.textContent || "").trim();  // the kiosk hides these buttons (KIOSK_FRAME_CSS)
           if (labels.includes(text) && !b.disabled) {
             b.click();
-            b.parentElement.style.visibility = "hidden";
             clearInterval(timer);
             return;
           }
@@ -95,17 +101,25 @@ def _restart(proc: LiveProcessor, state: dict) -> None:
     state.update(done_at=None, score=None, saved=False, save_message=None, last_seen=time.monotonic())
 
 
-def _panel(proc: LiveProcessor, playing: bool) -> None:
+def _show_score(proc: LiveProcessor, state: dict, now: float, speech_on: bool) -> None:
+    """The final score (shown and said), then the sequence starts again."""
+    score = state["score"]
+    _big(tr("kiosk_done", score="-" if score is None else f"{score:.0f}"), "pc-kiosk-score")
+    left = SCORE_SHOW_S - (now - state["done_at"])
+    _big(tr("kiosk_next", s=max(0.0, left)))
+    speak(tr("drill_done_spoken", score="-" if score is None else f"{score:.0f}"), urgent=True, lang=lang(),
+          enabled=speech_on)
+    if left <= 0:
+        _restart(proc, state)
+
+
+def _panel(proc: LiveProcessor, playing: bool, speech_on: bool) -> None:
     s = settings()
     state = _state()
     now = time.monotonic()
+    lg = lang()
     if state["done_at"] is not None:
-        score = state["score"]
-        _big(tr("kiosk_done", score="-" if score is None else f"{score:.0f}"), "pc-kiosk-score")
-        left = SCORE_SHOW_S - (now - state["done_at"])
-        st.caption(tr("kiosk_next", s=max(0.0, left)))
-        if left <= 0:
-            _restart(proc, state)
+        _show_score(proc, state, now, speech_on)
         return
     msg = camera_message(proc, playing)
     if msg is not None:
@@ -123,12 +137,9 @@ def _panel(proc: LiveProcessor, playing: bool) -> None:
         state["last_seen"] = now
     elif now - state["last_seen"] > s.kiosk_idle_s:
         _restart(proc, state)  # nobody there: forget the attempt
-    if result is None or not result.person_found:
-        _big(tr("kiosk_welcome"))
-        return
-    render_hold(result, proc.drill, big=True)
-    if result.drill is not None and result.drill.done:
-        report = proc.finish(lang())
+    prog = proc.drill_progress()  # the newest state, also right after a skip
+    if prog is not None and prog.done:
+        report = proc.finish(lg)
         state.update(done_at=now, score=report.get("score") if report else None)
         if report is not None and s.kiosk_keep == "scores" and not state["saved"]:
             outcome, message = save_to_history(report, trainee=None, source="kiosk", drill="kiosk")
@@ -137,16 +148,22 @@ def _panel(proc: LiveProcessor, playing: bool) -> None:
                 state["save_message"] = message
         if state.get("save_message"):
             st.caption(state["save_message"])
+        _show_score(proc, state, now, speech_on)
         return
-    rule_ids = proc.checklist_rule_ids(result.activity)
-    if any(v.status == "fail" for v in result.verdicts if v.rule_id in rule_ids):
-        render_checklist(proc.profile, rule_ids, result, proc.config.standard, only_problems=True, big=True)
-    else:
-        _big("✓ " + tr("kiosk_all_good"))
+    if proc.drill is None:
+        return
+    view = drill_view(proc.drill, prog, result, proc.profile, proc.config.standard, lg)
+    render_drill(view, big=True, on_skip=proc.skip_step, key="pc_kiosk_skip", lang=lg)
+    if view is not None:
+        speak(view.spoken, urgent=view.urgent, lang=lg, enabled=speech_on)
+    if result is not None and result.person_found and view is not None and view.state not in ("countdown",):
+        rule_ids = proc.checklist_rule_ids(result.activity)
+        if any(v.status == "fail" for v in result.verdicts if v.rule_id in rule_ids):
+            render_checklist(proc.profile, rule_ids, result, proc.config.standard, only_problems=True, big=True)
 
 
 def page() -> None:
-    inject_css(BASE_CSS + KIOSK_CSS)
+    inject_css(BASE_CSS + DRILL_CSS + KIOSK_CSS)
     s = settings()
     drills, err = try_load_drills()
     drill = drills.get("kiosk")
@@ -154,10 +171,13 @@ def page() -> None:
         st.error(err or "kiosk drill missing from drills.toml")
         return
     proc = get_processor(PROC_KEY, live_config(s, s.standard, keep_video=False), profile(), drill)
-    head, switch = st.columns([5, 1])
+    head, switch, opts = st.columns([4, 1, 1])
     head.markdown(f"<div class='pc-kiosk-title'>{html.escape(tr('kiosk_title'))}</div>", unsafe_allow_html=True)
     switch.radio(" ", list(LANG_NAMES), format_func=LANG_NAMES.get, key="pc_lang", horizontal=True,
                  label_visibility="collapsed")
+    speech_on = opts.toggle(tr("speech_on"), value=True, key="pc_kiosk_speech")
+    mirror = opts.toggle(tr("mirror_view"), value=True, key="pc_kiosk_mirror")
+    style_camera_frames("pc-kiosk-frame", KIOSK_FRAME_CSS + (MIRROR_CSS if mirror else ""))
     left, right = st.columns([3, 2])
     gen = st.session_state.get(GEN_KEY, 0)
     with left:
@@ -165,4 +185,4 @@ def page() -> None:
         autostart_camera(gen)
     playing = bool(ctx is not None and ctx.state.playing)
     with right:
-        st.fragment(_panel, run_every=REFRESH_S if playing else IDLE_REFRESH_S)(proc, playing)
+        st.fragment(_panel, run_every=REFRESH_S if playing else IDLE_REFRESH_S)(proc, playing, speech_on)

@@ -128,29 +128,6 @@ def render_checklist(profile: Profile, rule_ids: tuple[str, ...], result: LiveRe
         st.markdown("\n".join(rows), unsafe_allow_html=True)
 
 
-def render_hold(result: LiveResult | None, drill: Drill | None, *, big: bool = False) -> None:
-    """The drill's prompt, step counter and hold timer."""
-    if drill is None:
-        return
-    prog = result.drill if result is not None else None
-    index = prog.step_index if prog is not None else 0
-    if index >= len(drill.steps):
-        st.success(tr("drill_done"))
-        return
-    step = drill.steps[index]
-    size = "2.6rem" if big else "1.6rem"
-    st.markdown(f"<div class='pc-prompt' style='font-size:{size}'>{html.escape(step.prompt_text(lang()))}</div>",
-                unsafe_allow_html=True)
-    held = prog.hold_s if prog is not None else 0.0
-    target = max(step.hold_s, 0.1)
-    label = tr("hold_caption", held=held, target=step.hold_s)
-    if len(drill.steps) > 1:
-        label = tr("step_of", i=index + 1, n=len(drill.steps)) + " · " + label
-    st.progress(min(1.0, held / target), text=label)
-    if prog is not None and prog.late and step.within_s is not None:
-        st.warning(tr("late", limit=step.within_s))
-
-
 def render_detected(result: LiveResult | None) -> None:
     if result is None:
         return

@@ -17,6 +17,7 @@ import streamlit as st
 from posturecheck.ui.common import (LANG_KEY, apply_pending_lang, lang, lock_trainer_pages, settings, tr,
                                     trainer_unlocked)
 from posturecheck.ui.applog import start_once
+from posturecheck.ui.fonts import inject_page_fonts
 from posturecheck.ui.i18n import LANG_NAMES
 
 KIOSK_ENV = "POSTURECHECK_KIOSK"
@@ -50,6 +51,7 @@ def run(kiosk_mode: bool | None = None) -> None:
         st.stop()
     st.set_page_config(page_title="posturecheck", layout="wide",  # default favicon: no font CDN (offline)
                        initial_sidebar_state="collapsed" if kiosk_mode else "auto")
+    inject_page_fonts()  # Chinese without a system CJK font, on every page
     settings()
     apply_pending_lang()
     lang()

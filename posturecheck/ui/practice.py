@@ -9,8 +9,10 @@ import streamlit as st
 
 from ..live import Drill, LiveProcessor, try_load_drills
 from .common import BASE_CSS, inject_css, lang, profile, save_to_history, settings, standard_label, standard_options, tr
+from .coach import DRILL_CSS, drill_view, render_drill, speak
+from .fonts import MIRROR_CSS, style_camera_frames
 from .live_view import (REFRESH_S, camera, camera_message, get_processor, live_config, render_checklist,
-                        render_detected, render_hold)
+                        render_detected)
 from .results import localise, render_report_summary
 
 logger = logging.getLogger(__name__)
@@ -34,12 +36,18 @@ def _finish(proc: LiveProcessor, trainee: str) -> None:
     proc.restart()
 
 
-def _live_panel(proc: LiveProcessor, playing: bool, standard: str | None, trainee: str) -> None:
+def _live_panel(proc: LiveProcessor, playing: bool, standard: str | None, trainee: str, speech_on: bool) -> None:
     result = proc.latest() if playing else None  # no stale verdicts while the camera is off
     msg = camera_message(proc, playing)
     if msg:
         (st.error if proc.error else st.info)(msg)
-    render_hold(result, proc.drill)
+    if proc.drill is not None and playing and not msg:
+        lg = lang()
+        view = drill_view(proc.drill, proc.drill_progress() if result is not None else None, result, proc.profile,
+                          standard, lg)
+        render_drill(view, big=False, on_skip=proc.skip_step, key="pc_practice_skip", lang=lg)
+        if view is not None:
+            speak(view.spoken, urgent=view.urgent, lang=lg, enabled=speech_on)
     render_detected(result)
     st.subheader(tr("checklist"))
     activity = result.activity if result is not None else None
@@ -50,7 +58,7 @@ def _live_panel(proc: LiveProcessor, playing: bool, standard: str | None, traine
 
 
 def page() -> None:
-    inject_css(BASE_CSS)
+    inject_css(BASE_CSS + DRILL_CSS)
     st.title(tr("practice_title"))
     prof = profile()
     s = settings()
@@ -72,11 +80,16 @@ def page() -> None:
     left, right = st.columns([3, 2])
     with left:
         ctx = camera(CAMERA_KEY, proc, s)
+        o1, o2 = st.columns(2)
+        speech_on = o1.toggle(tr("speech_on"), value=False, key="pc_practice_speech")
+        mirror = o2.toggle(tr("mirror_view"), value=True, key="pc_practice_mirror")
+        style_camera_frames("pc-practice-frame", MIRROR_CSS if mirror else "")
         st.caption(tr("camera_help"))
         st.caption(tr("privacy_note"))
     playing = bool(ctx is not None and ctx.state.playing)
     with right:
-        st.fragment(_live_panel, run_every=REFRESH_S if playing else None)(proc, playing, standard, trainee)
+        st.fragment(_live_panel, run_every=REFRESH_S if playing else None)(proc, playing, standard, trainee,
+                                                                            speech_on)
         b1, b2 = st.columns(2)
         if b1.button(tr("finish"), key="pc_finish", type="primary"):
             _finish(proc, trainee)
@@ -101,6 +114,9 @@ def page() -> None:
         elif not outcome["named"]:
             st.caption(tr("not_saved"))
         for i, step in enumerate((report.get("drill") or {}).get("steps", []), 1):
+            if step.get("skipped"):
+                st.caption(tr("drill_step_skipped", i=i))
+                continue
             ok = "" if step["in_time"] is None else tr("in_time" if step["in_time"] else "too_slow")
             st.caption(tr("steps_timing", i=i, s=step["reached_after_s"], ok=ok))
         render_report_summary(localise(report, prof, lang()))

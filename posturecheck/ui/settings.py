@@ -2,7 +2,7 @@
 
 Files, all under `$POSTURECHECK_HOME` (default `~/.posturecheck/`):
 `settings.json` (language, models, camera, ICE servers, upload limit, kiosk and
-storage choices), `profile.toml` (the trainer's edited rule profile; absent =
+storage choices, the shared history's URL; written readable by its owner only), `profile.toml` (the trainer's edited rule profile; absent =
 the shipped default), `videos/` (annotated practice videos, only when the trainer
 turns `keep_video` on).
 """
@@ -59,6 +59,7 @@ class AppSettings:
     kiosk_idle_s: float = 30.0
     kiosk_keep: str = "nothing"
     max_image_megapixels: float = 100.0   # larger photos are refused (or decoded reduced) before decoding
+    history_url: str = ""                 # "" = SQLite on this computer; postgresql://… = a shared server
 
     def rtc_configuration(self) -> dict[str, Any]:
         """For webrtc_streamer: no STUN/TURN by default (localhost needs none)."""
@@ -176,6 +177,12 @@ def _ice(v: Any) -> list[dict[str, Any]]:
         raise ValueError(str(exc), f"ICE 服务器设置有误：{exc}") from None
 
 
+def _history_url(v: Any) -> str:
+    if not isinstance(v, str) or (v.strip() and not v.strip().startswith(("postgresql://", "postgres://"))):
+        raise ValueError("expected \"\" or a postgresql://… URL", "应为空，或 postgresql://… 地址")
+    return v.strip()
+
+
 # settings.json field -> validator (raises ValueError(en, zh)); anything refused falls back to its default.
 SETTINGS_SCHEMA: dict[str, Any] = {
     "lang": _choice(("zh", "en")),
@@ -189,6 +196,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     "kiosk_idle_s": _number(KIOSK_IDLE_RANGE[0], KIOSK_IDLE_RANGE[1]),
     "kiosk_keep": _choice(KIOSK_KEEP),
     "max_image_megapixels": _number(MEGAPIXELS_RANGE[0], MEGAPIXELS_RANGE[1]),
+    "history_url": _history_url,
 }
 
 

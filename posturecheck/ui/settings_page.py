@@ -13,8 +13,9 @@ import streamlit as st
 
 from ..profile import SEVERITIES, ProfileError
 from ..trainer_pin import PinError, set_pin
-from .common import (NEXT_LANG_KEY, lang, profile, reload_profile, set_settings, settings, standard_label, standard_options,
-                     tr, trainer_gate)
+from ..history import HistoryError, HistoryStore, history_target, redact_url
+from .common import (NEXT_LANG_KEY, history_from_command_line, history_text, lang, profile, reload_profile, set_settings,
+                     settings, standard_label, standard_options, tr, trainer_gate)
 from .i18n import LANG_NAMES, t
 from .settings import (CAMERA_SIZES, KIOSK_KEEP, MEGAPIXELS_RANGE, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
                        save_settings, validate_ice_servers, videos_dir, ice_error_text)
@@ -44,6 +45,8 @@ def _general() -> None:
         keep_video = st.checkbox(tr("keep_video"), value=s.keep_video, help=tr("keep_video_help", path=videos_dir()))
         ice_text = st.text_area(tr("ice"), value=json.dumps(s.ice_servers, ensure_ascii=False), help=tr("ice_help"),
                                 height=80)
+        history_url = st.text_input(tr("history_url"), value=s.history_url, help=tr("history_url_help"),
+                                    placeholder="postgresql://kiosk@db.example:5432/posturecheck")
         st.markdown(f"**{tr('kiosk_settings')}**")
         k1, k2 = st.columns(2)
         idle = k1.number_input(tr("kiosk_idle"), min_value=5.0, max_value=3600.0, value=float(s.kiosk_idle_s), step=5.0)
@@ -56,13 +59,39 @@ def _general() -> None:
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             st.error(tr("ice_bad", error=ice_error_text(exc, lang())))
             return
+        history_url = (history_url or "").strip()
+        if history_url and not history_url.startswith(("postgresql://", "postgres://")):
+            st.error(tr("history_url_bad"))
+            return
         new = replace(s, lang=new_lang, live_model=live_model, review_model=review_model, camera=camera,
                       max_upload_mb=int(upload), standard=standard, keep_video=bool(keep_video), ice_servers=ice,
-                      kiosk_idle_s=float(idle), kiosk_keep=keep, max_image_megapixels=float(megapixels))
+                      kiosk_idle_s=float(idle), kiosk_keep=keep, max_image_megapixels=float(megapixels),
+                      history_url=history_url)
+        if history_url and history_url != s.history_url and not _check_history(history_url):
+            return
         path = save_settings(new)
         set_settings(new)
         st.session_state[NEXT_LANG_KEY] = new_lang  # applied at the next run (the widget owns pc_lang now)
         st.success(tr("settings_saved", path=path))
+    if history_from_command_line():
+        st.info(tr("history_env_wins", where=redact_url(history_target())))
+
+
+def _check_history(url: str) -> bool:
+    """Open a new shared history once: False (and why) when it cannot be used; a server away is only a warning."""
+    try:
+        store = HistoryStore(url=url)
+    except HistoryError as exc:
+        st.error(tr("history_error", error=history_text(exc)))
+        return False
+    try:
+        if store.offline:
+            st.warning(tr("history_url_offline", where=store.where, error=store.offline))
+        else:
+            st.success(tr("history_url_ok", where=store.where))
+    finally:
+        store.close()
+    return True
 
 
 def _is_range(check: dict[str, Any]) -> bool:
