@@ -101,6 +101,7 @@ TABLE_CSS = """
 .pc-verdicts td {vertical-align: top; border-bottom: 1px solid rgba(128,128,128,0.2); padding: 0.35rem 0.5rem;
                  white-space: normal; overflow-wrap: anywhere; word-break: normal;}
 .pc-verdicts td:nth-child(2), .pc-verdicts td:nth-child(3) {white-space: nowrap;}
+.pc-verdicts td:first-child {min-width: 7.5em;}
 .pc-verdicts tr[data-status='fail'] td:first-child {border-left: 5px solid #dc3228;}
 .pc-verdicts tr[data-status='pass'] td:first-child {border-left: 5px solid #2ca05a;}
 .pc-verdicts tr[data-status='unknown'] td:first-child {border-left: 5px solid #b4b4b4;}
