@@ -23,7 +23,8 @@ from .profile import Profile, load_profile
 from .reference import load_reference, reference_observation
 from .rules import PASS, evaluate_frame, rules_for
 from .overtime import judge_clip
-from .session import FrameRecord, RuleSummary, Session, score
+from .scoring import score
+from .session import FrameRecord, RuleSummary, Session
 from .sources import (DEFAULT_MAX_FPS, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_VIDEO_PIXELS, Frame, ImageSource,
                       VideoSource, media_kind, open_source, prefetch)
 
@@ -129,6 +130,8 @@ class ClipAnalysis:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     extra_observations: dict[str, Any] = field(default_factory=dict)
+    # The models' answers (no pixels) when analysed with keep_detections: `rejudge` reuses them.
+    detections: "Detections | None" = None
 
     @property
     def frames_analyzed(self) -> int:
@@ -148,8 +151,7 @@ class ClipAnalysis:
 
     @property
     def score(self) -> float | None:
-        if not self.person_found and not self.face_found:
-            return None
+        """The one score definition (posturecheck.scoring): None when no body rule was judged."""
         return score(self.summaries, self.session.profile)
 
 
@@ -217,26 +219,91 @@ def _detections(frames: Iterable[Frame], estimator: Estimator, sampler: FaceSamp
         yield frame.index, result, face, badge
 
 
+@dataclass
+class Detections:
+    """What the models saw in one file, kept so it can be judged again without re-running them.
+
+    Per frame: index, the PoseResult (landmarks only), the face answer and the badge fraction.
+    No pixels. `rejudge` turns it into a ClipAnalysis for other options (activity, standard, bow).
+    """
+
+    source: str
+    kind: str
+    frames: list[tuple[int, PoseResult, FaceFeatures | None, float | None]]
+    warnings: list[str]
+    duration_s: float | None
+    timings: dict[str, float]
+    face: bool
+    badge_configured: bool
+
+
+def _judge(stream: Iterable[tuple[int, PoseResult, FaceFeatures | None, float | None]], profile: Profile,
+           options: AnalyzeOptions, kind: str, timings: dict[str, float], *, face: bool, badge_configured: bool,
+           progress: ProgressFn | None = None, total: int | None = None, keep: list | None = None
+           ) -> tuple[Session, list[FaceFeatures | None], list[str]]:
+    """The judging stage: model answers → FrameRecords (features, activity, verdicts) in a Session."""
+    session = Session(profile)
+    analyzer = FrameAnalyzer(profile, activity=options.activity, standard=options.standard,
+                             smooth=options.smooth, single_image=(kind == "image"),
+                             grooming=face, badge_configured=badge_configured)
+    faces: list[FaceFeatures | None] = []
+    raw_activity: list[str] = []
+    for item in stream:
+        index, result, face_answer, badge = item
+        t2 = time.perf_counter()
+        if keep is not None:
+            keep.append(item)
+        if face:
+            faces.append(face_answer)
+        session.add(analyzer.process(result, index, face=face_answer, badge=badge))
+        raw_activity.append(analyzer.last_raw_activity)
+        timings["rules_s"] = timings.get("rules_s", 0.0) + time.perf_counter() - t2
+        if progress is not None:
+            progress(len(session.records), total)
+    return session, faces, raw_activity
+
+
+def _finish(source: str, kind: str, session: Session, options: AnalyzeOptions, faces: list[FaceFeatures | None],
+            raw_activity: list[str], warnings: list[str], duration: float | None, timings: dict[str, float],
+            face: bool, reference: Any) -> ClipAnalysis:
+    """Clip verdicts, observations and warnings from the judged frames."""
+    profile = session.profile
+    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity,
+                                                         bow_angle=options.bow_angle)
+    if face:
+        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, raw_activity, kind)}
+    if reference is not None:
+        extra_obs = {**extra_obs, "reference": reference_observation(reference, session.records, activity)}
+    warnings = list(warnings)
+    people = max((r.people_seen for r in session.records), default=0)
+    if not any(r.person_found for r in session.records):
+        warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")
+    elif people > 1:
+        warnings.append(f"people:{people}")
+    return ClipAnalysis(source, kind, session, summaries, activity, segments, duration, warnings, timings,
+                        extra_obs)
+
+
 def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                  estimator: Estimator | None = None, progress: ProgressFn | None = None,
-                 face_estimator: FaceDetector | None = None) -> ClipAnalysis:
+                 face_estimator: FaceDetector | None = None, keep_detections: bool = False) -> ClipAnalysis:
     """Analyse one photo or video file. Raises `sources.MediaError` for unreadable input.
 
     With `options.face` the face model (or `face_estimator`) runs too, on a crop around the
     pose head when a body is found; in videos at most every `face_interval_ms`, its answer
-    held for up to FACE_HOLD_MS. No frame or face crop is kept.
+    held for up to FACE_HOLD_MS. No frame or face crop is kept. With `keep_detections` the
+    models' answers are kept in `ClipAnalysis.detections`, so `rejudge` can apply other
+    options without running the models again.
     """
     options = options or AnalyzeOptions()
     profile = options.profile or load_profile()
     kind = media_kind(path)
     reference = load_reference(options.reference) if options.reference is not None else None  # fail fast
-    session = Session(profile)
     timings = {"pose_s": 0.0, "rules_s": 0.0}
     own_estimator = estimator is None
     own_face = options.face and face_estimator is None
     sampler: FaceSampler | None = None
-    faces: list[FaceFeatures | None] = []
-    raw_activity: list[str] = []
+    kept: list | None = [] if keep_detections else None
     with open_source(path, max_side=options.max_side, max_image_pixels=options.max_image_pixels,
                      max_video_pixels=options.max_video_pixels, max_fps=options.max_fps) as source:
         if own_estimator:
@@ -250,9 +317,6 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
             sampler = FaceSampler(face_estimator, interval_ms=0 if kind == "image" else options.face_interval_ms,
                                   hold_ms=FACE_HOLD_MS)
             timings["face_s"] = 0.0
-        analyzer = FrameAnalyzer(profile, activity=options.activity, standard=options.standard,
-                                 smooth=options.smooth, single_image=(kind == "image"),
-                                 grooming=options.face, badge_configured=options.badge_color is not None)
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None
         try:
             video = isinstance(source, VideoSource)
@@ -260,15 +324,9 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                                  options.badge_color, timings)
             # Videos: decoding, inference and the rule engine each run in their own thread, so the
             # rules of frame n overlap the inference of frame n+1 (MediaPipe releases the GIL).
-            for index, result, face, badge in (prefetch(stream) if video else stream):
-                t2 = time.perf_counter()
-                if sampler is not None:
-                    faces.append(face)
-                session.add(analyzer.process(result, index, face=face, badge=badge))
-                raw_activity.append(analyzer.last_raw_activity)
-                timings["rules_s"] += time.perf_counter() - t2
-                if progress is not None:
-                    progress(len(session.records), total)
+            session, faces, raw_activity = _judge(
+                prefetch(stream) if video else stream, profile, options, kind, timings, face=options.face,
+                badge_configured=options.badge_color is not None, progress=progress, total=total, keep=kept)
         finally:
             if own_estimator:
                 estimator.close()
@@ -280,18 +338,26 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
             last = session.records[-1].timestamp_ms
             fps = source.info.fps if source.info else 30.0
             duration = round(last / 1000.0 + 1.0 / fps, 3)
-    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity,
-                                                         bow_angle=options.bow_angle)
-    if sampler is not None:
-        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, raw_activity, kind)}
-    if reference is not None:
-        extra_obs = {**extra_obs, "reference": reference_observation(reference, session.records, activity)}
-    people = max((r.people_seen for r in session.records), default=0)
-    if not any(r.person_found for r in session.records):
-        warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")
-    elif people > 1:
-        warnings.append(f"people:{people}")
     if kind == "image" and isinstance(source, ImageSource):
         duration = None
-    return ClipAnalysis(str(path), kind, session, summaries, activity, segments, duration, warnings, timings,
-                        extra_obs)
+    analysis = _finish(str(path), kind, session, options, faces, raw_activity, warnings, duration, timings,
+                       options.face, reference)
+    if kept is not None:
+        analysis.detections = Detections(str(path), kind, kept, list(source.warnings), duration, dict(timings),
+                                         options.face, options.badge_color is not None)
+    return analysis
+
+
+def rejudge(detections: Detections, options: AnalyzeOptions) -> ClipAnalysis:
+    """Judge stored model answers again with other options (activity, standard, profile, bow angle):
+    the same judging stage as `analyze_path`, without running any model. The face and badge stages
+    are as they were analysed (`options.face` and `options.badge_color` are not re-applied)."""
+    profile = options.profile or load_profile()
+    reference = load_reference(options.reference) if options.reference is not None else None
+    timings = dict(detections.timings, rules_s=0.0)
+    session, faces, raw_activity = _judge(iter(detections.frames), profile, options, detections.kind, timings,
+                                          face=detections.face, badge_configured=detections.badge_configured)
+    analysis = _finish(detections.source, detections.kind, session, options, faces, raw_activity,
+                       detections.warnings, detections.duration_s, timings, detections.face, reference)
+    analysis.detections = detections
+    return analysis

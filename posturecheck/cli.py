@@ -19,7 +19,10 @@ LOOPBACK = "127.0.0.1"
 
 
 def _default_lang() -> str:
-    return "zh" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
+    """The one language setting (posturecheck.language): POSTURECHECK_LANG, settings.json, locale, zh."""
+    from .language import default_lang
+
+    return default_lang()
 
 
 def _error_text(exc: BaseException, lang: str) -> str:
@@ -49,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(left chest); without it grooming.badge is unknown")
     a.add_argument("--lang", choices=("zh", "en"), default=_default_lang())
     a.add_argument("--format", choices=("text", "json"), default="text")
+    a.add_argument("--ids", action="store_true",
+                   help="text table: add a column with the rule ids (JSON always has them in rules[].id)")
     a.add_argument("--out", type=Path, help="also write one <name>.json (and .txt) per input into this folder")
     a.add_argument("--report", type=Path, metavar="DIR",
                    help="write the trainer's review into DIR: annotated video (annotated.mp4, H.264), report.html "
@@ -180,7 +185,7 @@ def _print_review(report: dict[str, Any], args: argparse.Namespace, single: bool
         print(json.dumps(report, ensure_ascii=False, indent=1 if single else None), flush=True)
         print(f"posturecheck: {where}", file=sys.stderr)
     else:
-        print(to_text(report, args.lang), flush=True)
+        print(to_text(report, args.lang, getattr(args, "profile_obj", None), args.ids), flush=True)
         print(("\n报告：" if args.lang == "zh" else "\nReport: ") + str(where), flush=True)
 
 
@@ -290,6 +295,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"posturecheck: {msg}", file=sys.stderr)
         return EXIT_ERROR
 
+    args.profile_obj = profile  # text tables: values in words, units of the user's language
     engine = None
     if args.engine != "local":
         from .batch import make_engine
@@ -333,7 +339,7 @@ def _analyze_plain(paths: list[Path], args: argparse.Namespace, options: Any, en
             else:
                 print(f"posturecheck: {report['error']}", file=sys.stderr)
             return
-        text = to_text(report, args.lang)
+        text = to_text(report, args.lang, getattr(args, "profile_obj", None), args.ids)
         if args.out:
             _write_out(args.out, names[path], report, text)
         if args.format == "json":
@@ -418,11 +424,26 @@ def cmd_rules(args: argparse.Namespace) -> int:
         print(f"posturecheck: {exc}", file=sys.stderr)
         return EXIT_ERROR
     lang = args.lang
-    print(f"{profile.name}: {profile.description}")
+    from .report import ACTIVITY_WORDS
+    from .profile import UNIT_WORDS
+    from .words import severity_label
+
+    acts_words = ACTIVITY_WORDS[lang]
+    head = (("规则编号", "严重程度", "最短持续", "适用动作", "标准", "名称") if lang == "zh"
+            else ("id", "severity", "min. time", "activities", "limit", "title"))
+    rows = [head]
     for rule in profile.rules:
-        acts = ",".join(rule.activities)
-        print(f"{rule.id:28s} {rule.severity:5s} {rule.min_duration_s:>4.1f}s  {acts:26s} "
-              f"{rule.limit_text(None, lang) or '-':30s} {rule.title[lang]}")
+        sep = "、" if lang == "zh" else ","
+        acts = sep.join(acts_words.get(a, a) for a in rule.activities) or "-"
+        rows.append((rule.id, severity_label(rule.severity, lang),
+                     f"{rule.min_duration_s:.1f}{UNIT_WORDS[lang]['s']}", acts,
+                     rule.limit_text(None, lang) or "-", rule.title[lang]))
+    from .report import _pad, _width
+
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(head) - 1)]
+    print(f"{'规则配置' if lang == 'zh' else 'Profile'}: {profile.name} — {profile.description}")
+    for r in rows:
+        print("  ".join(_pad(r[i], widths[i]) for i in range(len(head) - 1)) + "  " + r[-1])
     return EXIT_OK
 
 
@@ -452,6 +473,20 @@ def quiet_native_stderr() -> None:
         sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
     except (OSError, ValueError):  # no real fd 2 (e.g. embedded): leave it
         logger.debug("could not redirect native stderr", exc_info=True)
+
+
+def restore_native_stderr() -> None:
+    """Undo `quiet_native_stderr` for a program we exec: the app server's errors must reach the terminal
+    (and its log file), not /dev/null. MediaPipe's own chatter is cut to warnings instead."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        fd = sys.stderr.fileno()
+    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to restore
+        return
+    if fd != 2:
+        sys.stderr.flush()
+        os.dup2(fd, 2)
 
 
 def _saved_upload_limit() -> int:
@@ -557,6 +592,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     cmd = app_command(args)
     logger.debug("running %s", cmd)
     sys.stdout.flush()
+    restore_native_stderr()  # the server's errors go to the terminal and to the log named above
     if os.name == "posix":  # become the server: signals reach it, no orphan left behind
         os.execv(cmd[0], cmd)
     try:

@@ -42,6 +42,7 @@ from . import temporal
 from .activity import Segment
 from .profile import Check, Rule
 from .rules import FAIL, PASS, REASON_ACTIVITY, REASON_HIDDEN, REASON_VIEW, UNKNOWN, evaluate_rule
+from .scoring import clip_fails
 from .session import MAX_FRAME_GAP_S, FrameRecord, Interval, RuleSummary, Session, frame_durations
 
 logger = logging.getLogger(__name__)
@@ -612,6 +613,8 @@ def _judge_check(rule: Rule, check: Check, series: Series) -> RuleSummary:
         ff = round(fail_s / known_s, 4) if known_s > 0 else (1.0 if verdict.status == FAIL else 0.0)
         if verdict.status == UNKNOWN:
             return RuleSummary(rule.id, UNKNOWN, None, None, 0.0, (), verdict.reason)
+        if verdict.status == PASS and known_s > 0 and clip_fails(rule, False, ff):  # one definition of failing
+            verdict = dataclasses.replace(verdict, status=FAIL, reason=name)
         intervals = tuple(interval(v) for v in violations) if verdict.status == FAIL else ()
         if verdict.status == FAIL and not intervals and series.samples:
             s0, s1 = series.samples[0], series.samples[-1]
@@ -624,6 +627,15 @@ def _judge_check(rule: Rule, check: Check, series: Series) -> RuleSummary:
         return RuleSummary(rule.id, UNKNOWN, None, None, 0.0, (), reason)
     min_dur = min(rule.min_duration_s, 0.8 * known_s)
     sustained = [v for v in violations if v.duration_s + 1e-6 >= min_dur]
+    if not sustained and clip_fails(rule, False, fail_s / known_s):  # many brief slips: a failure too
+        sustained = list(violations)
+        if not sustained:  # slips too brief even to debounce: the failing samples are the violation
+            fails = [x for x, st in zip(series.samples, statuses) if st == FAIL]
+            vals = [x.value for x in fails if x.value is not None]
+            nums = [float(x) for x in vals if isinstance(x, (int, float)) and not isinstance(x, bool)]
+            value_: Any = round(median(nums), 3) if nums else _peak(check, vals)
+            span = (Interval(rule.id, round(fails[0].start_s, 3), round(fails[-1].end_s, 3), _peak(check, vals)),)
+            return RuleSummary(rule.id, FAIL, value_, round(fail_s / known_s, 4), round(known_s, 3), span, name)
     if sustained:
         vals = [x for v in sustained for x in v.fail_values]
         nums = [float(x) for x in vals if isinstance(x, (int, float)) and not isinstance(x, bool)]

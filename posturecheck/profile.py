@@ -27,7 +27,8 @@ PROFILE_SCHEMA = "posturecheck.profile/1"
 SEVERITIES = {"major": 2.0, "minor": 1.0}
 ALL_VIEWS = ("front", "side", "back", "oblique")
 LANGS = ("en", "zh")
-UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽"}}
+# Units as a user reads them (the one table; posturecheck.words and the annotated video use it too).
+UNIT_WORDS = {"zh": {"×shoulder": "倍肩宽", "°": "°", "s": "秒"}, "en": {"×shoulder": "× shoulder width", "°": "°", "s": " s"}}
 GROOMING_PREFIX = "grooming."
 
 
@@ -137,6 +138,9 @@ class Rule:
     title: dict[str, str]
     severity: str = "major"
     min_duration_s: float = 1.0
+    # Over a clip the rule also fails when it failed for at least this share of its judged
+    # time, even in slips each shorter than min_duration_s (see posturecheck.scoring).
+    max_fail_share: float = 0.25
     # "frame": judged on every frame from FrameFeatures; "clip": judged over time from
     # clip-level measurements (arm swing per stride, rhythm, sway, jiggle, bows).
     scope: str = "frame"
@@ -330,6 +334,9 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str,
     min_dur = _num(d.get("min_duration_s", defaults.get("min_duration_s", 1.0)), where + ".min_duration_s")
     if min_dur is not None and min_dur < 0:
         raise ProfileError(f"{where}.min_duration_s: a duration cannot be negative ({min_dur:g})")
+    share = _num(d.get("max_fail_share", defaults.get("max_fail_share", 0.25)), where + ".max_fail_share")
+    if share is None or not 0.0 < share <= 1.0:
+        raise ProfileError(f"{where}.max_fail_share: expected a share above 0 and at most 1, got {share!r}")
     activities = _tuple(d.get("activities", []), where + ".activities")
     bad_acts = [a for a in activities if a not in ACTIVITY_NAMES]
     if bad_acts:
@@ -352,6 +359,7 @@ def _rule(d: dict[str, Any], defaults: dict[str, Any], where: str,
         title=dict(title),
         severity=severity,
         min_duration_s=float(min_dur or 0.0),
+        max_fail_share=float(share),
         scope=scope,
         standard_checks=standard_checks,
     )

@@ -13,6 +13,7 @@ from typing import Any
 from .analyze import ClipAnalysis
 from .profile import Profile, Rule
 from .rules import FAIL, PASS
+from .words import VALUE_WORDS, plain_value, seconds, value_text
 
 SCHEMA = "posturecheck.analysis/1"
 
@@ -35,8 +36,10 @@ REASONS = {
         "face_too_small": "{title}: the face is too small in the picture to see this; move closer or film a head-and-shoulders shot.",
         "not_for_standard": "{title}: not part of the chosen standard.",
         "face_body_disagree": "{title}: the face and body models disagree on where the head is turned; face the camera squarely and hold still.",
-        "no_standard": "{title}: judged only for one standard; choose it with --standard men or women.",
-        "badge_not_configured": "{title}: the badge colour is not set; give it with --badge-color #RRGGBB.",
+        "no_standard": "{title}: judged only for one standard; choose the men's or women's standard "
+                       "(command line: --standard men or women).",
+        "badge_not_configured": "{title}: the organisation's badge colour is not set "
+                                "(command line: --badge-color #RRGGBB).",
         "too_short": "{title}: this part of the clip is too short to judge over time.",
         "few_strides": "{title}: too few full strides were seen; walk at least 3 strides across a side view.",
         "one_arm": "{title}: only one arm can be seen from one side; walk past the camera and back so both arms are filmed.",
@@ -56,8 +59,8 @@ REASONS = {
         "face_too_small": "{title}：画面中人脸太小，无法判断；请靠近镜头或拍摄半身像。",
         "not_for_standard": "{title}：所选标准不含此项。",
         "face_body_disagree": "{title}：面部与身体模型对头部朝向的判断不一致，无法判断；请正对镜头并保持不动。",
-        "no_standard": "{title}：此项只适用于一种标准；请用 --standard men（男士）或 women（女士）选择。",
-        "badge_not_configured": "{title}：未设置工号牌颜色；请用 --badge-color #RRGGBB 设置。",
+        "no_standard": "{title}：此项只适用于一种标准；请选择“男士”或“女士”标准（命令行选项：--standard men 或 women）。",
+        "badge_not_configured": "{title}：尚未设置本单位工号牌的颜色（命令行选项：--badge-color，后接颜色值，如 #C8102E）。",
         "too_short": "{title}：该动作持续时间太短，无法随时间判断。",
         "few_strides": "{title}：完整步伐太少；请从侧面拍摄，至少走3个完整步伐。",
         "one_arm": "{title}：从一侧只能看到一只手臂；请走过镜头再走回来，拍到双臂。",
@@ -85,22 +88,18 @@ WARNINGS = {
            "people": "画面中有{n}人，已分析最大、最居中的一位。",
            "face_only": "只找到人脸：已检查仪容仪表；如需检查仪态，请拍摄全身。"},
 }
-OBSERVATION_WORDS = {
-    "en": {True: "yes", False: "no", None: "-"},
-    "zh": {True: "是", False: "否", None: "-", "hanging": "自然下垂", "clasped_front": "腹前相握",
-           "behind_back": "背后", "crossed": "抱胸", "on_hip": "叉腰", "in_pocket": "插兜", "raised": "抬起",
-           "other": "其他", "unknown": "未知", "v": "V字步", "together": "并拢", "parallel": "平行",
-           "t": "丁字步", "apart_wide": "过宽"},
-}
+OBSERVATION_WORDS = VALUE_WORDS  # hand places, feet stances, yes/no (posturecheck.words)
 LABELS = {
     "en": {"source": "Source", "activity": "Activity", "view": "View", "score": "Score", "frames": "Frames",
            "duration": "Duration", "rule": "Rule", "status": "Status", "value": "Value", "limit": "Limit",
            "failed": "Failed", "advice": "Advice", "hands": "Hands (L/R)", "feet": "Feet",
-           "legs_crossed": "Legs crossed", "trunk": "Trunk tilt", "warnings": "Warnings", "segments": "Segments"},
+           "legs_crossed": "Legs crossed", "trunk": "Trunk tilt", "warnings": "Warnings", "segments": "Segments",
+           "id": "Rule id"},
     "zh": {"source": "文件", "activity": "动作", "view": "机位", "score": "得分", "frames": "帧数",
            "duration": "时长", "rule": "规则", "status": "结果", "value": "测量值", "limit": "标准",
            "failed": "不合格占比", "advice": "建议", "hands": "手位（左/右）", "feet": "脚位",
-           "legs_crossed": "翘腿", "trunk": "躯干倾斜", "warnings": "提示", "segments": "分段"},
+           "legs_crossed": "翘腿", "trunk": "躯干倾斜", "warnings": "提示", "segments": "分段",
+           "id": "规则编号"},
 }
 
 
@@ -206,13 +205,7 @@ def _pad(s: str, width: int) -> str:
 
 
 def _fmt_value(v: Any, lang: str = "en") -> str:
-    if v is None or isinstance(v, bool):
-        return OBSERVATION_WORDS[lang].get(v, str(v))
-    if isinstance(v, str):
-        return OBSERVATION_WORDS[lang].get(v, v)
-    if isinstance(v, float):
-        return f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}"
-    return str(v)
+    return plain_value(v, lang)
 
 
 OVERTIME_WORDS = {
@@ -307,19 +300,21 @@ def _reference_lines(obs: dict[str, Any], lang: str) -> list[str]:
     return [f"Similarity to {ref['name']}: {score}/100; most different: {worst}"]
 
 
-def to_text(report: dict[str, Any], lang: str = "en") -> str:
-    """A readable table (CJK-width aware) of one JSON report."""
+def to_text(report: dict[str, Any], lang: str = "en", profile: Profile | None = None, ids: bool = False) -> str:
+    """A readable table (CJK-width aware) of one JSON report: rule titles (their ids with `ids`),
+    values in words and units of `lang` (with `profile`), no time share for a photo."""
     lang = _lang(lang)
     L = LABELS[lang]
     st = STATUS_WORDS[lang]
     obs = report["observations"]
+    photo = report.get("kind") == "image"
     lines = [
         f"{L['source']}: {report['source']}",
         f"{L['activity']}: {ACTIVITY_WORDS[lang].get(report['activity'], report['activity'])}   "
         f"{L['view']}: {VIEW_WORDS[lang].get(report['view'], report['view'])}   "
-        f"{L['score']}: {'-' if report['score'] is None else report['score']}   "
+        f"{L['score']}: {('无法评分' if lang == 'zh' else 'not judged') if report['score'] is None else report['score']}   "
         f"{L['frames']}: {report['frames_analyzed']}"
-        + (f"   {L['duration']}: {report['duration_s']:.1f}s" if report.get("duration_s") else ""),
+        + (f"   {L['duration']}: {seconds(report['duration_s'], lang)}" if report.get("duration_s") else ""),
         f"{L['hands']}: {_fmt_value(obs['hands']['left'], lang)}/{_fmt_value(obs['hands']['right'], lang)}   "
         f"{L['feet']}: {_fmt_value(obs['feet'], lang)}   {L['legs_crossed']}: {_fmt_value(obs['legs_crossed'], lang)}   "
         f"{L['trunk']}: {_fmt_value(obs['trunk_tilt_deg'])}°",
@@ -328,18 +323,28 @@ def to_text(report: dict[str, Any], lang: str = "en") -> str:
         *_reference_lines(obs, lang),
         "",
     ]
-    rows = [(L["rule"], L["status"], L["value"], L["limit"], L["failed"], L["advice"])]
+    rows = [((L["id"],) if ids else ()) + (L["rule"], L["status"], L["value"], L["limit"], L["failed"], L["advice"])]
     for r in report["rules"]:
-        ff = "-" if r["fail_fraction"] is None else f"{100 * r['fail_fraction']:.0f}%"
+        ff = "-" if r["fail_fraction"] is None or photo or r["status"] == "unknown" else f"{100 * r['fail_fraction']:.0f}%"
         val = r["value"] if r["value"] is not None else r.get("observed")
-        rows.append((r["id"], st[r["status"]], _fmt_value(val, lang), r["limit"] or "-", ff,
-                     "" if r["status"] == "pass" else r["message"]))
-    widths = [max(_width(row[i]) for row in rows) for i in range(5)]
+        rule = None
+        if profile is not None:
+            try:
+                rule = profile.rule(r["id"])
+            except KeyError:
+                rule = None
+        shown = (value_text(rule, val, r.get("reason") if r["status"] == "fail" else None, lang, report.get("standard"))
+                 if rule is not None else _fmt_value(val, lang))
+        rows.append(((r["id"],) if ids else ()) + (r.get("title") or r["id"], st[r["status"]], shown,
+                                                   r["limit"] or "-", ff, "" if r["status"] == "pass" else r["message"]))
+    n = len(rows[0]) - 1
+    widths = [max(_width(row[i]) for row in rows) for i in range(n)]
     for row in rows:
-        lines.append("  ".join(_pad(row[i], widths[i]) for i in range(5)) + "  " + row[5])
+        lines.append("  ".join(_pad(row[i], widths[i]) for i in range(n)) + "  " + row[n])
     if report["segments"] and len(report["segments"]) > 1:
-        segs = ", ".join(f"{s['start_s']:.1f}-{s['end_s']:.1f}s {ACTIVITY_WORDS[lang].get(s['activity'], s['activity'])}"
-                         for s in report["segments"])
+        sep = "、" if lang == "zh" else ", "
+        segs = sep.join(f"{s['start_s']:.1f}–{seconds(s['end_s'], lang)} {ACTIVITY_WORDS[lang].get(s['activity'], s['activity'])}"
+                        for s in report["segments"])
         lines += ["", f"{L['segments']}: {segs}"]
     if report["warnings"]:
         lines += ["", f"{L['warnings']}:"] + [f"  - {w}" for w in report["warnings"]]

@@ -1,8 +1,9 @@
 """Session stage: per-frame verdicts → per-clip verdicts, observations and a score.
 
 A rule fails over a clip when it fails continuously for at least its
-`min_duration_s` (short flickers are ignored); `fail_fraction` is the share of
-the time the rule could be judged during which it failed. Time is measured
+`min_duration_s`, or for at least its `max_fail_share` of the time it could be
+judged (`posturecheck.scoring.clip_fails`, the one definition); `fail_fraction` is
+that share. Time is measured
 from timestamps, not frame counts, because live frames can be dropped.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Sequence
 
 from .profile import Profile, Rule
 from .rules import FAIL, PASS, UNKNOWN, Verdict
+from .scoring import clip_fails
 
 logger = logging.getLogger(__name__)
 
@@ -142,28 +144,20 @@ def summarise_rule(rule: Rule, records: Sequence[FrameRecord], durations: Sequen
     # A clip shorter than the minimum duration can still fail if it fails nearly throughout.
     min_dur = min(rule.min_duration_s, 0.8 * known_s)
     sustained = tuple(iv for iv in intervals if iv.duration_s + 1e-6 >= min_dur)
-    status = FAIL if sustained else PASS
+    fail_fraction = round(fail_s / known_s, 4)
+    failed = clip_fails(rule, bool(sustained), fail_fraction)
+    if failed and not sustained:  # failed in many brief slips: they are the violations
+        sustained = tuple(intervals)
+    status = FAIL if failed else PASS
     reason = None
-    if sustained:  # report the feature that failed most often, and its typical failing value
+    if failed:  # report the feature that failed most often, and its typical failing value
         reason = Counter(r for s, r in zip(statuses, frame_reasons) if s == FAIL).most_common(1)[0][0]
         chosen = [v for s, v, r in zip(statuses, values, frame_reasons) if s == FAIL and r == reason and v is not None]
     else:
         chosen = [v for s, v in zip(statuses, values) if s != UNKNOWN and v is not None]
     nums = [float(v) for v in chosen if isinstance(v, (int, float)) and not isinstance(v, bool)]
     value: Any = round(median(nums), 3) if nums else (Counter(chosen).most_common(1)[0][0] if chosen else None)
-    return RuleSummary(rule.id, status, value, round(fail_s / known_s, 4), round(known_s, 3), sustained, reason)
-
-
-def score(summaries: Sequence[RuleSummary], profile: Profile) -> float | None:
-    """0–100: severity-weighted share of judged rules met (a failed rule counts its time passed)."""
-    num = den = 0.0
-    for s in summaries:
-        if s.status == UNKNOWN or s.fail_fraction is None:
-            continue
-        w = profile.rule(s.rule_id).weight
-        num += w * (1.0 if s.status == PASS else 1.0 - s.fail_fraction)
-        den += w
-    return round(100.0 * num / den, 1) if den else None
+    return RuleSummary(rule.id, status, value, fail_fraction, round(known_s, 3), sustained if failed else (), reason)
 
 
 @dataclass

@@ -48,6 +48,7 @@ def main(mode: str, url: str, y4m: str, photo: str) -> None:
             page.get_by_role("button", name="设置 PIN").click()
             page.wait_for_selector("input[type='file']", state="attached", timeout=60_000)
             page.locator("input[type='file']").set_input_files(photo)
+            page.get_by_role("button", name="开始分析").click(timeout=60_000)  # options first, then Analyse
             page.wait_for_selector("h3:has-text('结论'), [data-testid='stHeadingWithActionElements']:has-text('结论')", timeout=240_000)
         else:
             page.goto(url)

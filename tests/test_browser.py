@@ -206,7 +206,7 @@ def test_practice_live_verdicts_and_screens_of_every_page(browser, tmp_path):
         shot(page, "practice_zh")
         page.get_by_role("button", name="结束并评分").click()
         page.wait_for_selector("text=成绩已保存到 测试学员 的训练记录。", timeout=30_000)
-        page.wait_for_selector("[data-testid='stMetric']", timeout=30_000)
+        page.wait_for_selector("[data-testid='pc-score']", timeout=30_000)
         page.wait_for_timeout(2000)
         shot(page, "practice_zh_score")
         nav = page.locator("[data-testid='stSidebarNav']")
@@ -217,6 +217,7 @@ def test_practice_live_verdicts_and_screens_of_every_page(browser, tmp_path):
                 set_pin_zh(page, "8642")
             if slug == "review" and REVIEW_CLIP.is_file():  # a real upload, analysed by the real model
                 page.locator("input[type='file']").set_input_files(str(REVIEW_CLIP))
+                page.get_by_role("button", name="开始分析").click(timeout=60_000)  # options first, then Analyse
                 page.wait_for_selector("text=逐项时间线", timeout=REVIEW_TIMEOUT_MS)
                 page.wait_for_selector("[data-testid='stVegaLiteChart'], .vega-embed", timeout=30_000)
             shot(page, f"{slug}_zh")

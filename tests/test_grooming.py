@@ -581,7 +581,7 @@ def test_face_only_photo_gets_grooming_verdicts(tmp_path):
     assert st["grooming.hair_ears"]["status"] == PASS and st["grooming.hair_tied"]["status"] == PASS
     assert st["grooming.no_beard"]["status"] == UNKNOWN and "standard" in st["grooming.no_beard"]["message"]
     assert st["grooming.hair_collar"]["status"] == UNKNOWN  # a men's rule
-    assert rep["score"] is not None
+    assert rep["score"] is None  # no body rule judged: not scored (posturecheck.scoring), face verdicts stay
     assert any("Only the face" in w for w in rep["warnings"])
     text = to_text(rep, "zh")
     assert "面部" in text and "微笑" in text

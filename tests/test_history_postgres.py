@@ -365,7 +365,7 @@ def test_app_settings_and_history_page_on_postgres(pg, url, tmp_path, monkeypatc
     at.run()
     at.switch_page("posturecheck/ui/views/history.py").run()
     assert not at.exception and url in "\n".join(c.value for c in at.caption)
-    at.selectbox(key="pc_hist_trainee").set_value("Chen Jing").run()
+    at.selectbox(key="pc_hist_trainee__en").set_value("Chen Jing").run()
     assert not at.exception and len(at.dataframe[0].value) == 1
     pg.stop()
     try:
@@ -385,6 +385,7 @@ def test_app_history_url_on_the_command_line(url, tmp_path, monkeypatch, capsys)
     from posturecheck.history import HISTORY_URL_ENV, history_target
 
     monkeypatch.setenv("POSTURECHECK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("POSTURECHECK_LANG", "en")  # the one language setting (posturecheck.language): English here
     monkeypatch.setenv(HISTORY_URL_ENV, "")  # recorded, so what the command sets is undone after the test
     monkeypatch.delenv(HISTORY_URL_ENV)
     assert cli.main(["kiosk", "--history-url", "mysql://x/y", "--headless"]) == 2

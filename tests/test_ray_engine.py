@@ -108,7 +108,8 @@ def drills(tmp_path_factory) -> Path:
 
 
 def cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **LOOPBACK_ENV, "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8", **(env_extra or {})}
+    env = {**os.environ, **LOOPBACK_ENV, "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8", "POSTURECHECK_LANG": "en",
+           **(env_extra or {})}  # English messages (the one language setting; C alone means Chinese)
     return subprocess.run([sys.executable, "-m", "posturecheck", "analyze", *args], env=env, capture_output=True,
                           text=True, timeout=RUN_TIMEOUT_S)
 

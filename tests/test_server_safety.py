@@ -73,7 +73,7 @@ def stop(proc: subprocess.Popen) -> None:
 @pytest.mark.parametrize("how", ["posturecheck app", "streamlit run app.py"])
 def test_every_documented_start_listens_on_loopback_only(tmp_path, how):
     port = free_port()
-    env = {**os.environ, "POSTURECHECK_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "POSTURECHECK_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), "POSTURECHECK_LANG": "en"}
     if how == "posturecheck app":
         cmd = [sys.executable, "-m", "posturecheck", "app", "--headless", "--port", str(port)]
     else:  # exactly the README's line, from the checkout (reads .streamlit/config.toml)
@@ -112,7 +112,8 @@ def test_port_in_use_is_one_clear_line_and_a_nonzero_exit(tmp_path, lang, words)
         busy.listen()
         port = busy.getsockname()[1]
         env = {**os.environ, "POSTURECHECK_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT),
-               "LANG": "zh_CN.UTF-8" if lang == "zh" else "C.UTF-8"}
+               "LANG": "zh_CN.UTF-8" if lang == "zh" else "en_US.UTF-8"}  # the locale names the language
+        env.pop("POSTURECHECK_LANG", None)
         res = subprocess.run([sys.executable, "-m", "posturecheck", "app", "--headless", "--port", str(port)],
                              env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
@@ -180,6 +181,7 @@ def test_review_upload_lives_in_the_private_folder_and_is_gone_after(tmp_path, m
     at.run()
     at.switch_page("posturecheck/ui/views/review.py").run()
     at.file_uploader[0].set_value(("drill.avi", blank_video(tmp_path / "drill.avi"), "video/x-msvideo")).run()
+    at.button(key="pc_review_go").click().run()  # options first, then Analyse
     assert not at.exception and seen
     assert seen[0].parent.parent == home / "uploads" / str(os.getpid())
     assert not seen[0].exists() and not seen[0].parent.exists()

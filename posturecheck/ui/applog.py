@@ -49,8 +49,12 @@ def setup_server_logging(home: Path | None = None) -> Path:
         handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(logging.INFO)
         ours = logging.getLogger("posturecheck")
-        if not ours.handlers:  # the terminal too (Streamlit's own loggers print there already)
-            ours.addHandler(logging.StreamHandler())
+        # The terminal too (Streamlit's own loggers print there already). The package's NullHandler
+        # (posturecheck/__init__.py) does not count: with it alone nothing reached the terminal.
+        if not any(not isinstance(h, logging.NullHandler) for h in ours.handlers):
+            terminal = logging.StreamHandler()
+            terminal.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            ours.addHandler(terminal)
         ours.setLevel(logging.INFO)
         for name in LOGGED:
             logging.getLogger(name).addHandler(handler)

@@ -206,6 +206,22 @@ def rule_title(prof: Profile, rule_id: str) -> str:
         return rule_id
 
 
+def choice(container: Any, label: str, options: list[Any], key: str, format_func: Callable[[Any], str],
+           default: Any = None, **kw: Any) -> Any:
+    """A selectbox of stable keys, shown translated, that keeps its choice across a language switch.
+
+    Streamlit keeps a selectbox's value as its *shown text*: after a switch the old text
+    matches no option and the box reads "Choose an option". The choice is kept here as its
+    key (`<key>__value`) and the widget is keyed per language, so it is always valid.
+    """
+    store = f"{key}__value"
+    current = st.session_state.get(store, default)
+    index = options.index(current) if current in options else 0
+    value = container.selectbox(label, options, index=index, format_func=format_func, key=f"{key}__{lang()}", **kw)
+    st.session_state[store] = value
+    return value
+
+
 def standard_options() -> list[str | None]:
     return [None, "men", "women"]
 

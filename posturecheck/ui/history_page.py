@@ -11,7 +11,8 @@ import streamlit as st
 from ..live import try_load_drills
 from ..report import ACTIVITY_WORDS
 from ..history import HistoryError
-from .common import history_store, history_text, lang, profile, rule_title, tr, trainer_gate
+from ..words import seconds
+from .common import choice, history_store, history_text, lang, profile, rule_title, tr, trainer_gate
 from .results import STATUS_COLOURS, localise, render_report_summary
 
 ALL = "__all__"
@@ -30,21 +31,36 @@ def _sessions_frame(rows) -> pd.DataFrame:
         tr("trainee_short"): r.trainee or "-",
         tr("source"): tr(f"source_{r.source}"),
         tr("drill"): drill_title(r.drill),
-        tr("activity"): ACTIVITY_WORDS[lg].get(r.activity or "", r.activity or "-"),
-        tr("score"): r.score,
-        tr("duration"): None if r.duration_s is None else round(r.duration_s, 1),
+        tr("activity"): ACTIVITY_WORDS[lg].get(r.activity or "", r.activity or "-").capitalize(),
+        tr("score"): tr("not_judged") if r.score is None else f"{r.score:.0f}",  # same words as the review page
+        tr("duration_plain"): "-" if r.duration_s is None else seconds(r.duration_s, lg),  # a photo has no duration
     } for r in rows])
 
 
+def session_labels(started: list[float]) -> list[str]:
+    """One distinct x label per session in time order ("MM-DD HH:MM", a "#n" added when two share a minute):
+    a time axis would repeat one tick label for sessions minutes apart."""
+    labels: list[str] = []
+    seen: dict[str, int] = {}
+    for t in started:
+        base = time.strftime("%m-%d %H:%M", time.localtime(t))
+        seen[base] = seen.get(base, 0) + 1
+        labels.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
+    return labels
+
+
 def _score_chart(rows) -> alt.Chart:
-    df = pd.DataFrame([{"t": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.started_at)),  # local time
-                        "score": r.score, "trainee": r.trainee or "-"}
-                       for r in rows if r.score is not None])
+    scored = sorted((r for r in rows if r.score is not None), key=lambda r: r.started_at)
+    labels = session_labels([r.started_at for r in scored])
+    df = pd.DataFrame([{"when": label, "score": r.score, "trainee": r.trainee or "-"}
+                       for label, r in zip(labels, scored)])
     return (alt.Chart(df).mark_line(point=True)
-            .encode(x=alt.X("t:T", title=tr("when"), axis=alt.Axis(format="%m-%d %H:%M", labelAngle=0)), y=alt.Y("score:Q", title=tr("score"),
-                                                              scale=alt.Scale(domain=[0, 100])),
-                    color=alt.Color("trainee:N", title=None), tooltip=["t:T", "score:Q", "trainee:N"])
-            .properties(height=220))
+            .encode(x=alt.X("when:O", title=tr("when"), sort=labels, axis=alt.Axis(labelAngle=-30)),
+                    y=alt.Y("score:Q", title=tr("score"), scale=alt.Scale(domain=[0, 100])),
+                    color=alt.Color("trainee:N", title=None),
+                    tooltip=[alt.Tooltip("when:O", title=tr("when")), alt.Tooltip("score:Q", title=tr("score")),
+                             alt.Tooltip("trainee:N", title=tr("trainee_short"))])
+            .properties(height=240))
 
 
 def rule_label(rule_id: str) -> str:
@@ -63,7 +79,8 @@ def _rule_charts(points) -> tuple[alt.Chart, alt.Chart] | None:
         return None
     order = list(dict.fromkeys(df.sort_values("rule_id")["rule"]))
     heat = (alt.Chart(df).mark_rect()
-            .encode(x=alt.X("session:O", title=tr("sessions")), y=alt.Y("rule:N", sort=order, title=None),
+            .encode(x=alt.X("session:O", title=tr("sessions")),
+                    y=alt.Y("rule:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
                     color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS),
                                                                 range=list(STATUS_COLOURS.values())), legend=None),
                     tooltip=["t", "rule", "status_text"])
@@ -72,7 +89,7 @@ def _rule_charts(points) -> tuple[alt.Chart, alt.Chart] | None:
     rate = judged.groupby("rule")["status"].apply(lambda s: float((s == "pass").mean())).reset_index(name="rate")
     bars = (alt.Chart(rate).mark_bar()
             .encode(x=alt.X("rate:Q", title=tr("pass_rate"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-                    y=alt.Y("rule:N", sort=order, title=None),
+                    y=alt.Y("rule:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
                     color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], range=["#dc3228", "#2ca05a"]), legend=None),
                     tooltip=["rule", alt.Tooltip("rate:Q", format=".0%")])
             .properties(height=alt.Step(22)))
@@ -95,8 +112,8 @@ def page() -> None:
 
 def _browse(store) -> None:
     names = [t.name for t in store.trainees()]
-    who = st.selectbox(tr("trainee_short"), [ALL] + names,
-                       format_func=lambda n, everyone=tr("all_trainees"): everyone if n == ALL else n, key="pc_hist_trainee")
+    who = choice(st, tr("trainee_short"), [ALL] + names, "pc_hist_trainee",
+                 lambda n, everyone=tr("all_trainees"): everyone if n == ALL else n, default=ALL)
     trainee = None if who == ALL else who
     rows = store.sessions(trainee)
     if not rows:
@@ -116,7 +133,12 @@ def _browse(store) -> None:
     st.subheader(tr("sessions"))
     st.dataframe(_sessions_frame(rows), hide_index=True, width="stretch")
     with st.expander(tr("session_detail")):
-        sid = st.selectbox("id", [r.id for r in rows], key="pc_hist_session")
+        by_id = {r.id: r for r in rows}
+        score_word = tr("score")
+        sid = choice(st, tr("session_pick"), list(by_id), "pc_hist_session",
+                     lambda i: " · ".join((time.strftime("%Y-%m-%d %H:%M", time.localtime(by_id[i].started_at)),
+                                           by_id[i].trainee or "-",
+                                           f"{score_word} {'-' if by_id[i].score is None else f'{by_id[i].score:.0f}'}")))
         report = store.report(int(sid)) if sid is not None else None
         if report is not None:
             render_report_summary(localise(report, profile(), lang()))
@@ -124,6 +146,6 @@ def _browse(store) -> None:
         with st.expander(tr("delete_trainee")):
             if st.button(tr("confirm_delete"), key="pc_hist_delete", type="primary"):
                 store.delete_trainee(trainee)
-                st.session_state.pop("pc_hist_trainee", None)
+                st.session_state.pop("pc_hist_trainee__value", None)
                 st.success(tr("deleted", name=trainee))
                 st.rerun()

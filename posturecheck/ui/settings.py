@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..history import default_home
+from ..language import ENV as LANG_ENV, default_lang
 from ..profile import Profile, ProfileError, load_profile, parse_profile
 from .tomlwrite import dumps
 
@@ -75,19 +76,32 @@ class AppSettings:
 def validate_ice_servers(value: Any) -> list[dict[str, Any]]:
     """Check a list of RTCIceServer dicts; raises ValueError with a short reason."""
     if not isinstance(value, list):
-        raise ValueError("expected a JSON list, e.g. []")
+        raise ValueError("expected a JSON list, e.g. []", "应为 JSON 列表，例如 []")
     out = []
     for i, s in enumerate(value):
         if not isinstance(s, dict) or "urls" not in s:
-            raise ValueError(f"server {i + 1} needs \"urls\"")
+            raise ValueError(f"server {i + 1} needs \"urls\"", f"第 {i + 1} 个服务器缺少 \"urls\"")
         urls = s["urls"] if isinstance(s["urls"], list) else [s["urls"]]
         if not urls or not all(isinstance(u, str) and u.split(":", 1)[0] in ("stun", "turn", "turns") for u in urls):
-            raise ValueError(f"server {i + 1}: urls must start with stun:, turn: or turns:")
+            raise ValueError(f"server {i + 1}: urls must start with stun:, turn: or turns:",
+                             f"第 {i + 1} 个服务器：urls 必须以 stun:、turn: 或 turns: 开头")
         unknown = set(s) - {"urls", "username", "credential"}
         if unknown:
-            raise ValueError(f"server {i + 1}: unknown keys {sorted(unknown)}")
+            raise ValueError(f"server {i + 1}: unknown keys {sorted(unknown)}",
+                             f"第 {i + 1} 个服务器：不认识的字段 {sorted(unknown)}（只能有 urls、username、credential）")
         out.append(dict(s))
     return out
+
+
+def ice_error_text(exc: ValueError, lang: str) -> str:
+    """One line in the user's language for a refused ICE entry (bad JSON or a bad server)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return (f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）；请写成列表，例如 []"
+                if lang == "zh" else f"not valid JSON (line {exc.lineno}, column {exc.colno}); write a list, e.g. []")
+    args = exc.args
+    if lang == "zh" and len(args) > 1:
+        return str(args[1])
+    return str(args[0]) if args else str(exc)
 
 
 def settings_path(home: Path | None = None) -> Path:
@@ -194,7 +208,7 @@ def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[S
     """
     path = settings_path(home)
     if not path.is_file():
-        return AppSettings(), []
+        return AppSettings(lang=default_lang(home, use_saved=False)), []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
@@ -204,7 +218,7 @@ def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[S
         problem = SettingsProblem(path, "", f"{path}: unreadable ({detail}); using the default settings",
                                   f"{path}：无法读取（{detail}），已使用默认设置")
         logger.warning("%s", problem.en)
-        return AppSettings(), [problem]
+        return AppSettings(lang=default_lang(home, use_saved=False)), [problem]
     values: dict[str, Any] = {}
     problems: list[SettingsProblem] = []
     defaults = AppSettings()
@@ -220,6 +234,8 @@ def load_settings_checked(home: Path | None = None) -> tuple[AppSettings, list[S
                 path, key, f"{path}: field `{key}`: {en}, got {data[key]!r}; using the default {default!r}",
                 f"{path}：字段 `{key}` {zh}，实际为 {data[key]!r}；已改用默认值 {default!r}"))
             logger.warning("%s", problems[-1].en)
+    if "lang" not in values or os.environ.get(LANG_ENV):  # one language setting (posturecheck.language)
+        values["lang"] = default_lang(home, use_saved="lang" in values)
     return replace(defaults, **values), problems
 
 

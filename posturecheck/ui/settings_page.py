@@ -18,7 +18,9 @@ from .common import (NEXT_LANG_KEY, history_from_command_line, history_text, lan
                      settings, standard_label, standard_options, tr, trainer_gate)
 from .i18n import LANG_NAMES, t
 from .settings import (CAMERA_SIZES, KIOSK_KEEP, MEGAPIXELS_RANGE, MODELS, profile_data, profile_path, reset_profile, save_profile_data,
-                       save_settings, validate_ice_servers, videos_dir)
+                       save_settings, validate_ice_servers, videos_dir, ice_error_text)
+from ..profile import UNIT_WORDS
+from ..words import feature_label, severity_label
 
 
 def _general() -> None:
@@ -55,7 +57,7 @@ def _general() -> None:
         try:
             ice = validate_ice_servers(json.loads(ice_text or "[]"))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            st.error(tr("ice_bad", error=exc))
+            st.error(tr("ice_bad", error=ice_error_text(exc, lang())))
             return
         history_url = (history_url or "").strip()
         if history_url and not history_url.startswith(("postgresql://", "postgres://")):
@@ -93,7 +95,8 @@ def _check_history(url: str) -> bool:
 
 
 def _is_range(check: dict[str, Any]) -> bool:
-    return not any(k in check for k in ("allowed", "forbidden", "equals"))
+    """A numeric min/max check (not a category, yes/no or learned-probability band)."""
+    return not any(k in check for k in ("allowed", "forbidden", "equals", "fail_above", "pass_below"))
 
 
 def rule_rows(data: dict[str, Any]) -> pd.DataFrame:
@@ -101,7 +104,7 @@ def rule_rows(data: dict[str, Any]) -> pd.DataFrame:
     lg = lang()
     return pd.DataFrame([{
         "id": r["id"], tr("rule"): r.get("title", {}).get(lg, r["id"]),
-        tr("severity"): r.get("severity", defaults.get("severity", "major")),
+        tr("severity"): severity_label(r.get("severity", defaults.get("severity", "major")), lg),
         tr("min_duration"): float(r.get("min_duration_s", defaults.get("min_duration_s", 1.0))),
     } for r in data.get("rules", [])])
 
@@ -112,9 +115,12 @@ def check_rows(data: dict[str, Any]) -> pd.DataFrame:
         for ci, c in enumerate(r.get("checks", [])):
             if not _is_range(c):
                 continue
-            feat = c["feature"] if isinstance(c["feature"], str) else ", ".join(c["feature"])
-            rows.append({"r": ri, "c": ci, "id": r["id"], tr("feature"): feat,
-                         tr("min"): c.get("min"), tr("max"): c.get("max"), tr("unit"): c.get("unit", "")})
+            names = [c["feature"]] if isinstance(c["feature"], str) else list(c["feature"])
+            feat = "、".join(feature_label(n, lang()) for n in names) if lang() == "zh" else \
+                ", ".join(feature_label(n, lang()) for n in names)
+            rows.append({"r": ri, "c": ci, "id": r["id"], tr("rule"): r.get("title", {}).get(lang(), r["id"]),
+                         tr("feature"): feat,
+                         tr("min"): c.get("min"), tr("max"): c.get("max"), tr("unit"): UNIT_WORDS[lang()].get(c.get("unit", ""), c.get("unit", "")).strip()})
     return pd.DataFrame(rows)
 
 
@@ -134,7 +140,8 @@ def apply_edits(data: dict[str, Any], rules: pd.DataFrame, checks: pd.DataFrame)
     by_id = {r["id"]: r for r in out.get("rules", [])}
     for _, row in rules.iterrows():
         rule = by_id[row["id"]]
-        sev = row[tr("severity")]
+        shown = row[tr("severity")]
+        sev = next((k for k in SEVERITIES if shown in (k, severity_label(k, lang()))), shown)
         if sev not in SEVERITIES:
             raise ProfileError(f"rule {row['id']}: severity must be one of {sorted(SEVERITIES)}")
         rule["severity"] = sev
@@ -159,14 +166,15 @@ def _profile_editor() -> None:
     st.caption(tr("profile_in_use", source=profile().source))
     data = profile_data()
     st.markdown(f"**{tr('rule_settings')}**")
-    rules = st.data_editor(rule_rows(data), hide_index=True, width="stretch", key="pc_rules_editor",
+    rules = st.data_editor(rule_rows(data), hide_index=True, width="stretch", key=f"pc_rules_editor_{lang()}",
                            disabled=["id", tr("rule")],
-                           column_config={tr("severity"): st.column_config.SelectboxColumn(options=list(SEVERITIES)),
+                           column_config={"id": None, tr("severity"): st.column_config.SelectboxColumn(
+                               options=[severity_label(k, lang()) for k in SEVERITIES]),
                                           tr("min_duration"): st.column_config.NumberColumn(min_value=0.0, step=0.1)})
     st.markdown(f"**{tr('check_limits')}**")
-    checks = st.data_editor(check_rows(data), hide_index=True, width="stretch", key="pc_checks_editor",
-                            disabled=["r", "c", "id", tr("feature"), tr("unit")],
-                            column_config={"r": None, "c": None,
+    checks = st.data_editor(check_rows(data), hide_index=True, width="stretch", key=f"pc_checks_editor_{lang()}",
+                            disabled=["r", "c", "id", tr("rule"), tr("feature"), tr("unit")],
+                            column_config={"r": None, "c": None, "id": None,
                                            tr("min"): st.column_config.NumberColumn(step=0.5),
                                            tr("max"): st.column_config.NumberColumn(step=0.5)})
     c1, c2 = st.columns(2)
@@ -182,7 +190,7 @@ def _profile_editor() -> None:
         reset_profile()
         reload_profile()
         for k in ("pc_rules_editor", "pc_checks_editor"):
-            st.session_state.pop(k, None)
+            st.session_state.pop(f"{k}_{lang()}", None)
         st.success(tr("profile_reset"))
 
 
