@@ -144,7 +144,7 @@ def test_practice_live_checklist_and_hold_timer(home):
     at, _ = make_app("en", FakeStreamer(playing=True))
     at.run()
     assert "Waiting for the camera picture" in texts(at)
-    at.selectbox(key="pc_drill").set_value("walking").run()
+    at.selectbox(key="pc_drill__en").set_value("walking").run()
     proc = at.session_state["pc_live"]
     assert proc.drill.id == "walking"
     feed(proc, 100)
@@ -186,7 +186,7 @@ def test_practice_finish_scores_and_saves_a_named_trainee(home):
     at, _ = make_app("en")
     at.run()
     at.text_input(key="pc_trainee").set_value("Li Na").run()
-    at.selectbox(key="pc_drill").set_value("walking").run()
+    at.selectbox(key="pc_drill__en").set_value("walking").run()
     feed(at.session_state["pc_live"], 100)
     at.button(key="pc_finish").click().run()
     assert not at.exception
@@ -605,3 +605,17 @@ def test_review_waits_for_analyse_then_rejudges_without_the_model(home, tmp_path
     at.run()
     assert at.selectbox(key="pc_review_activity__zh").value == "standing"
     assert not at.exception and len(calls) == 1
+
+
+def test_practice_choices_survive_a_language_switch(home):
+    """The drill and standard stay chosen after switching language (no "Choose an option")."""
+    at, _ = make_app("en")
+    at.run()
+    at.selectbox(key="pc_drill__en").set_value("walking").run()
+    at.selectbox(key="pc_standard__en").set_value("women").run()
+    at.session_state["pc_lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="pc_drill__zh").value == "walking"
+    assert at.selectbox(key="pc_standard__zh").value == "women"
+    assert at.session_state["pc_live"].drill.id == "walking"

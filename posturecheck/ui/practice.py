@@ -8,7 +8,8 @@ from typing import Any
 import streamlit as st
 
 from ..live import Drill, LiveProcessor, try_load_drills
-from .common import BASE_CSS, inject_css, lang, profile, save_to_history, settings, standard_label, standard_options, tr
+from .common import (BASE_CSS, choice, inject_css, lang, profile, save_to_history, settings, standard_label,
+                     standard_options, tr)
 from .coach import DRILL_CSS, drill_view, render_drill, speak
 from .fonts import MIRROR_CSS, style_camera_frames
 from .live_view import (REFRESH_S, camera, camera_message, get_processor, live_config, render_checklist,
@@ -68,13 +69,12 @@ def page() -> None:
     choices = [d.id for d in drills.values() if not d.kiosk_only]
     c1, c2, c3 = st.columns([2, 2, 1])
     lg = lang()
-    drill_id = c1.selectbox(tr("drill"), choices, format_func=lambda i: drills[i].title[lg],
-                            key="pc_drill") if choices else None
+    drill_id = choice(c1, tr("drill"), choices, "pc_drill", format_func=lambda i: drills[i].title[lg]) \
+        if choices else None
     drill: Drill | None = drills.get(drill_id) if drill_id else None
     trainee = c2.text_input(tr("trainee"), key="pc_trainee")
     opts = standard_options()
-    standard = c3.selectbox(tr("standard"), opts, index=opts.index(s.standard) if s.standard in opts else 0,
-                            format_func=standard_label(), key="pc_standard")
+    standard = choice(c3, tr("standard"), opts, "pc_standard", format_func=standard_label(), default=s.standard)
     proc = get_processor(PROC_KEY, live_config(s, standard, s.keep_video), prof, drill)
 
     left, right = st.columns([3, 2])
