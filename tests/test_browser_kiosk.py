@@ -21,6 +21,7 @@ import pytest
 
 from test_browser import (CHROMIUM, CHROMIUM_FLAGS, CLIP, SCREENS, START_TIMEOUT_S, VERDICT_TIMEOUT_MS, free_port,
                           start_app, stop_app, write_y4m)
+from appserver import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -205,18 +206,8 @@ def start_kiosk_unattended(home: Path, port: int, log: Path) -> subprocess.Popen
         proc = subprocess.Popen([sys.executable, "-m", "posturecheck", "kiosk", "--port", str(port)], cwd=home,
                                 env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # no controlling terminal
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"kiosk exited {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise AssertionError(f"the kiosk did not come up within {START_TIMEOUT_S} s: {log.read_text(errors='replace')}")
+    wait_until_serving(proc, port, START_TIMEOUT_S, lambda: log.read_text(errors='replace'))
+    return proc
 
 
 @pytest.mark.skipif(not CLIP.is_file(), reason=f"dev clip {CLIP.name} not found beside the project (../shared)")

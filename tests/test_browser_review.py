@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, set_pin_zh, stop_app
 from test_browser import shot as _shot
+from appserver import wait_until_serving
 
 
 def shot(page, name: str, busy: bool = True) -> None:
@@ -52,18 +51,8 @@ def start_posturecheck_app(home: Path, port: int, cwd: Path) -> tuple[subprocess
     env = {**os.environ, "POSTURECHECK_HOME": str(home), "PYTHONPATH": str(ROOT), "POSTURECHECK_LANG": "zh"}
     proc = subprocess.Popen([sys.executable, "-m", "posturecheck", "app", "--port", str(port), "--headless"],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err.open("wb"))
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"posturecheck app exited: {err.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, err
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"posturecheck app did not come up within {START_TIMEOUT_S} s")
+    wait_until_serving(proc, port, START_TIMEOUT_S, lambda: err.read_text(errors='replace'))
+    return proc, err
 
 
 def choose(page, label: str, option: str) -> None:

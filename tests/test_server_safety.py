@@ -8,8 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 pytest.importorskip("streamlit")
 
 from posturecheck.ui import applog  # noqa: E402
+from appserver import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,17 +46,7 @@ LOOPBACK_V4 = "0100007F"
 
 
 def wait_up(proc: subprocess.Popen, port: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError("server did not come up")
+    wait_until_serving(proc, port, timeout, lambda: proc.stdout.read() or "")
 
 
 def stop(proc: subprocess.Popen) -> None:
