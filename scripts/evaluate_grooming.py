@@ -11,7 +11,9 @@ Usage:
    is over its threshold; smiling needs all of its own over theirs). Head turned uses the
    profile's angle limits (the labels' by-eye convention, not fitted) with and without the
    gaze check, the neutral pitch (NEUTRAL_FACE_PITCH_DEG, a median over the dev faces)
-   re-estimated without the face being judged. The profile's round limits were picked near
+   re-estimated without the face being judged; and, as a check on those limits, with the yaw
+   and gaze limits chosen inside the CV (the most accurate pair on the other faces). The
+   profile's round limits were picked near
    the dev optimum, so no agreement figure is made with them: `--details` lists the faces
    they get wrong, as a diagnostic only.
 2. ../shared/data/dev full-body photos: how many faces the face model finds on the whole
