@@ -136,6 +136,11 @@ FOREHEAD_SPAN = (0.2, 0.9)
 HAIR_FOREHEAD_SPAN = (0.4, 1.0)
 UPPER_LIP = (98, 97, 2, 326, 327, 391, 393, 164, 167, 165)
 CHIN = (32, 208, 199, 428, 262, 369, 400, 377, 152, 148, 176, 140)
+# The chin and cheek polygons are shrunk towards their centre by this factor before pixels are
+# read: their edges lie on the jaw line (below it: the shadow under the jaw, the neck, the
+# collar or the background) and beside the nose and under the eyes; seen on the annotated
+# lower-face crops of the dev men, the unshrunk chin region's lower edge ran along the jaw.
+REGION_SHRINK = 0.75
 # Ear region in canonical cm (per side, x mirrored): beside the head at ear height,
 # from the face's side contour outwards and back (the hull of this box's projection).
 EAR_BOX_X = (8.0, 9.6)
@@ -409,6 +414,18 @@ def _regions_box(points_px: np.ndarray, pose: HeadPose, size: tuple[int, int]) -
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
+def shrink_polygon(poly_px: np.ndarray, factor: float = REGION_SHRINK) -> np.ndarray:
+    """The polygon scaled by `factor` about its vertex mean (its inner part, clear of its edges)."""
+    poly = np.asarray(poly_px, dtype=np.float64)[:, :2]
+    centre = poly.mean(axis=0)
+    return centre + (poly - centre) * factor
+
+
+def chin_polygon(points_px: np.ndarray) -> np.ndarray:
+    """The chin region (CHIN, shrunk clear of the jaw line) in frame pixels."""
+    return shrink_polygon(points_px[list(CHIN), :2])
+
+
 def _fraction(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size >= MIN_REGION_PIXELS else None
 
@@ -439,7 +456,7 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
     def pixels(poly: np.ndarray) -> np.ndarray:
         return _polygon_pixels(lab, origin, poly, scale)
 
-    cheeks = np.vstack([pixels(points_px[list(c), :2]) for c in (CHEEK_RIGHT, CHEEK_LEFT)])
+    cheeks = np.vstack([pixels(shrink_polygon(points_px[list(c), :2])) for c in (CHEEK_RIGHT, CHEEK_LEFT)])
     if len(cheeks) < 2 * MIN_REGION_PIXELS:
         return None, None, None, None
     skin = SkinModel.from_pixels(cheeks)
@@ -450,8 +467,8 @@ def measure_regions(rgb: np.ndarray, points_px: np.ndarray, pose: HeadPose
 
     forehead = not_skin(forehead_polygon(points_px))
     deficits, darker = [], []
-    for region in (CHIN, UPPER_LIP):
-        px = pixels(points_px[list(region), :2])
+    for region in (chin_polygon(points_px), points_px[list(UPPER_LIP), :2]):
+        px = pixels(region)
         if len(px) >= MIN_REGION_PIXELS:
             deficits.append(float(skin.median[1] - np.median(px[:, 1])))
             darker.append(1.0 - float(np.median(px[:, 0])) / max(float(skin.median[0]), 1.0))
@@ -522,7 +539,7 @@ def measure_hair(hair: HairMask, points_px: np.ndarray, pose: HeadPose
     ear = float(np.mean(ears)) if ears else None
     loose = _band_hair(hair, [loose_polygon(pose, s) for s in (-1, 1)])
     collar = _band_hair(hair, [collar_polygon(pose, s) for s in (-1, 1)])
-    lower = [hair.region(points_px[list(r), :2]) for r in (CHIN, UPPER_LIP)]
+    lower = [hair.region(r) for r in (chin_polygon(points_px), points_px[list(UPPER_LIP), :2])]
     lower_px = np.concatenate(lower)
     beard = float((lower_px >= HAIR_MIN_PROBABILITY).mean()) if lower_px.size >= MIN_MASK_PIXELS else None
     return forehead, ear, loose, collar, beard
@@ -838,7 +855,7 @@ def greeting_observation(times_ms: Sequence[int], raw_activity: Sequence[str], f
 
 __all__ = [
     "FaceFeatures", "HeadPose", "SkinModel", "fit_head_pose", "smile_score", "smile_lift", "measure_face", "measure_regions",
-    "measure_hair", "gaze_yaw", "face_body_disagree", "body_head_yaw",
+    "measure_hair", "gaze_yaw", "chin_polygon", "shrink_polygon", "face_body_disagree", "body_head_yaw",
     "measure_badge", "parse_color", "grooming_rules", "grooming_verdicts", "applies_to_standard", "face_flags",
     "face_observation", "greeting_observation", "greeting_stand_limit_s", "GROOMING_FEATURES", "is_grooming",
 ]

@@ -11,7 +11,9 @@ Usage:
    is over its threshold; smiling needs all of its own over theirs). Head turned uses the
    profile's angle limits (the labels' by-eye convention, not fitted) with and without the
    gaze check, the neutral pitch (NEUTRAL_FACE_PITCH_DEG, a median over the dev faces)
-   re-estimated without the face being judged. The profile's round limits were picked near
+   re-estimated without the face being judged; and, as a check on those limits, with the yaw
+   and gaze limits chosen inside the CV (the most accurate pair on the other faces). The
+   profile's round limits were picked near
    the dev optimum, so no agreement figure is made with them: `--details` lists the faces
    they get wrong, as a diagnostic only.
 2. ../shared/data/dev full-body photos: how many faces the face model finds on the whole
@@ -143,13 +145,12 @@ def _loo_any(x: np.ndarray, y: np.ndarray, invert: bool = False) -> tuple[tuple[
     return prf(pred, list(y)), fit_thresholds(x, y)
 
 
-def head_turned_loo(profile: Any, items: list[dict], found: dict[str, tuple]) -> tuple[float, float, float, int]:
-    """Head turned (grooming.eyes_forward fails) with the neutral pitch re-estimated without the
-    face being judged: the median pitch of the other faces' fits (no labels used). The angle
-    limits are the profile's (the by-eye convention: yaw 20°, roll 10°), not fitted."""
+def _head_turned_inputs(items: list[dict], found: dict[str, tuple]) -> list[tuple[FaceFeatures, dict, bool]]:
+    """Per labelled face: its features with the neutral pitch re-estimated without it (the
+    median pitch of the other faces' fits, no labels used), the body inputs, and the label."""
     raw = {it["id"]: fit_head_pose(found[it["id"]][0].points, neutral_pitch_deg=0.0).pitch_deg
            for it in items if found[it["id"]][0] is not None}
-    pred, truth = [], []
+    out = []
     for it in items:
         face, _, _, _, ff, body = found[it["id"]]
         if face is None or ff is None or it.get("head_turned_or_tilted") is None:
@@ -160,13 +161,75 @@ def head_turned_loo(profile: Any, items: list[dict], found: dict[str, tuple]) ->
         ff = dataclasses.replace(ff, yaw_deg=pose.yaw_deg, pitch_deg=pose.pitch_deg, roll_deg=pose.roll_deg,
                                  gaze_yaw_deg=gaze)
         kw = dict(body_view=body.view if body is not None else "unknown", body_head_yaw_deg=body_head_yaw(body))
-        status = next(v.status for v in grooming_verdicts(profile, ff, **kw) if v.rule_id == "grooming.eyes_forward")
+        out.append((ff, kw, bool(it["head_turned_or_tilted"])))
+    return out
+
+
+def _eyes_forward(profile: Any, ff: FaceFeatures, kw: dict) -> str:
+    return next(v.status for v in grooming_verdicts(profile, ff, **kw) if v.rule_id == "grooming.eyes_forward")
+
+
+def head_turned_loo(profile: Any, items: list[dict], found: dict[str, tuple]) -> tuple[float, float, float, int]:
+    """Head turned (grooming.eyes_forward fails) with the neutral pitch re-estimated without the
+    face being judged. The angle limits are the profile's (the by-eye convention: yaw 20°,
+    roll 10°), not fitted."""
+    pred, truth = [], []
+    for ff, kw, label in _head_turned_inputs(items, found):
+        status = _eyes_forward(profile, ff, kw)
         if status == UNKNOWN:
             continue
         pred.append(status == FAIL)
-        truth.append(bool(it["head_turned_or_tilted"]))
+        truth.append(label)
     f1, p, r = prf(pred, truth)
     return f1, p, r, len(truth)
+
+
+def _with_limits(profile: Any, limits: dict[str, float]) -> Any:
+    """The profile with eyes_forward's `max` replaced for the named features."""
+    rules = []
+    for r in profile.rules:
+        if r.id == "grooming.eyes_forward":
+            r = dataclasses.replace(r, checks=tuple(
+                dataclasses.replace(c, max=limits[c.features[0]]) if c.features[0] in limits else c
+                for c in r.checks))
+        rules.append(r)
+    return dataclasses.replace(profile, rules=tuple(rules))
+
+
+# Candidate limits for the yaw and gaze checks when they are chosen inside the CV.
+YAW_GRID = tuple(float(v) for v in range(15, 31))
+GAZE_GRID = (20.0, 22.5, 25.0, 27.5, 30.0, 32.5, 35.0, 40.0)
+
+
+def head_turned_loo_fitted(profile: Any, items: list[dict], found: dict[str, tuple]
+                           ) -> tuple[float, float, float, int, tuple[float, float]]:
+    """Head turned with the yaw and gaze limits chosen inside the leave-one-out: for each face,
+    the (yaw, gaze) pair of YAW_GRID × GAZE_GRID most accurate on the other faces (ties: the
+    pair nearest the profile's), then that face judged with it. Pitch and roll keep the profile's
+    limits. Returns (F1, precision, recall, n, the pair chosen on all faces)."""
+    data = _head_turned_inputs(items, found)
+    grid = [(y, g) for y in YAW_GRID for g in GAZE_GRID]
+    status = np.array([[_eyes_forward(_with_limits(profile, {"face_yaw_deg": y, "face_gaze_yaw_deg": g}), ff, kw)
+                        for ff, kw, _ in data] for y, g in grid])
+    known = (status != UNKNOWN).all(axis=0)
+    fail = status == FAIL
+    y_true = np.array([lab for _, _, lab in data])
+    base = {c.features[0]: c.max for c in profile.rule("grooming.eyes_forward").checks}
+    dist = np.array([abs(y - base["face_yaw_deg"]) + abs(g - base["face_gaze_yaw_deg"]) for y, g in grid])
+
+    def choose(mask: np.ndarray) -> int:
+        acc = (fail[:, mask] == y_true[mask]).mean(axis=1)
+        best = np.flatnonzero(acc == acc.max())
+        return int(best[np.argmin(dist[best])])
+
+    pred, truth = [], []
+    for i in np.flatnonzero(known):
+        keep = known.copy()
+        keep[i] = False
+        pred.append(bool(fail[choose(keep), i]))
+        truth.append(bool(y_true[i]))
+    f1, p, r = prf(pred, truth)
+    return f1, p, r, len(truth), grid[choose(known)]
 
 
 def _without_gaze(profile: Any) -> Any:
@@ -232,6 +295,9 @@ def grooming_dev(details: bool, write_fixtures: bool) -> None:
         f1, p, r, n = head_turned_loo(prof, items, found)
         print(f"{name:16s} {n:3d} {f1:5.2f} {p:5.2f} {r:5.2f}  the profile's angle limits (not fitted); "
               "neutral pitch = median of the other faces")
+    f1, p, r, n, (yaw, gaze) = head_turned_loo_fitted(profile, items, found)
+    print(f"{'  yaw/gaze in CV':16s} {n:3d} {f1:5.2f} {p:5.2f} {r:5.2f}  yaw and gaze limits chosen on the other faces "
+          f"(on all: yaw > {yaw:g} or gaze > {gaze:g}); pitch, roll the profile's")
     if write_fixtures:
         FIXTURES.mkdir(parents=True, exist_ok=True)
         by_id = {it["id"]: it for it in items}

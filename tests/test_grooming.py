@@ -22,6 +22,7 @@ from posturecheck.analyze import AnalyzeOptions, FrameAnalyzer, analyze_path
 from posturecheck.face import (FaceLandmarks, FaceResult, FaceSampler, ReplayFaceEstimator, crop_square,
                                head_box)
 from posturecheck.grooming import (CANONICAL_BASIS, CANONICAL_MOUTH_WIDTH_CM, CHIN, FACE_FEATURE_NAMES,
+                                   chin_polygon, shrink_polygon,
                                    HAIR_FOREHEAD_SPAN, NEUTRAL_FACE_PITCH_DEG, UPPER_LIP, FaceFeatures, applies_to_standard,
                                    collar_polygon, ear_polygon, face_body_disagree, face_flags,
                                    face_observation, fit_head_pose, forehead_polygon, gaze_yaw,
@@ -265,6 +266,25 @@ def test_beard_colour_is_relative_to_the_cheeks_not_the_skin_tone_or_light():
             stubbled = measure_regions(painted_face(face, ears=True, beard=True, skin=skin, gain=gain),
                                        face.points, pose)
             assert stubbled[2] > 4.0, (gain, skin)
+
+
+def test_a_shadow_along_the_jaw_line_is_not_a_beard():
+    """The chin region is read clear of the jaw line (REGION_SHRINK): a dark band along the
+    jaw (the shadow under it, a collar) is not stubble; stubble over the chin still is."""
+    face, _ = fixture("deepface_img29")
+    pose = fit_head_pose(face.points)
+    img = painted_face(face, ears=True, noise=0.0)
+    chin = face.points[list(CHIN), :2]
+    band = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(band, [np.round(chin).astype(np.int32)], 1)
+    cv2.fillPoly(band, [np.round(shrink_polygon(chin, 0.7)).astype(np.int32)], 0)
+    shadowed = img.copy()
+    shadowed[band.astype(bool)] = STUBBLE_RGB
+    _, _, beard, dark = measure_regions(shadowed, face.points, pose)
+    assert abs(beard) <= 1.5 and abs(dark) < 0.05, (beard, dark)
+    assert chin_polygon(face.points).shape == chin.shape
+    stubbled = measure_regions(painted_face(face, ears=True, beard=True, noise=0.0), face.points, pose)
+    assert stubbled[2] > 4.0 and stubbled[3] > 0.3
 
 
 def painted_hair(face: FaceLandmarks, *, forehead=False, ears=False, loose=False, collar=False,
