@@ -18,6 +18,7 @@ from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceSampler
 from .features import LandmarkSmoother, compute_features
 from .grooming import (FaceFeatures, face_flags, face_observation, greeting_observation, grooming_rules,
                        body_head_yaw, grooming_verdicts, is_grooming, measure_badge, measure_face_result)
+from .native import limit_blas_threads
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
 from .reference import load_reference, reference_observation
@@ -83,6 +84,7 @@ class FrameAnalyzer:
         self._rule_ids = tuple(r.id for r in profile.rules if r.scope == "frame" and not is_grooming(r))
         self.last_raw_activity = "unknown"  # the frame's posture before hysteresis
         self.last_face: FaceFeatures | None = None
+        limit_blas_threads()  # NumPy's tiny products on one thread: they must not fight the models
 
     def process(self, result: PoseResult, index: int, face: FaceFeatures | None = None,
                 badge: float | None = None) -> FrameRecord:
@@ -199,21 +201,28 @@ def _face_extras(profile: Profile, session: Session, faces: list[FaceFeatures | 
     return out
 
 
-def _detections(frames: Iterable[Frame], estimator: Estimator, sampler: FaceSampler | None,
-                badge_color: tuple[int, int, int] | None, timings: dict[str, float]
-                ) -> Iterator[tuple[int, PoseResult, FaceFeatures | None, float | None]]:
-    """Pose (and face, badge) results per frame: the model part of the loop, pixels stay here."""
+def _poses(frames: Iterable[Frame], estimator: Estimator, timings: dict[str, float]
+           ) -> Iterator[tuple[Frame, PoseResult]]:
+    """The pose model on every frame (the frame goes on to the face stage, then is dropped)."""
     for frame in frames:
         t0 = time.perf_counter()
         result = estimator.detect(frame.rgb, frame.timestamp_ms)
-        t1 = time.perf_counter()
+        timings["pose_s"] += time.perf_counter() - t0
+        yield frame, result
+
+
+def _faces(posed: Iterable[tuple[Frame, PoseResult]], sampler: FaceSampler | None,
+           badge_color: tuple[int, int, int] | None, timings: dict[str, float]
+           ) -> Iterator[tuple[int, PoseResult, FaceFeatures | None, float | None]]:
+    """Face (and badge) results per frame: the last part of the loop that sees pixels."""
+    for frame, result in posed:
         face = badge = None
         if sampler is not None:
+            t0 = time.perf_counter()
             _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=measure_face_result)
             if badge_color is not None and result.person is not None:
                 badge = measure_badge(frame.rgb, result.person, badge_color)
-            timings["face_s"] += time.perf_counter() - t1
-        timings["pose_s"] += t1 - t0
+            timings["face_s"] += time.perf_counter() - t0
         yield frame.index, result, face, badge
 
 
@@ -256,11 +265,13 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None
         try:
             video = isinstance(source, VideoSource)
-            stream = _detections(prefetch(source) if video else iter(source), estimator, sampler,
-                                 options.badge_color, timings)
-            # Videos: decoding, inference and the rule engine each run in their own thread, so the
-            # rules of frame n overlap the inference of frame n+1 (MediaPipe releases the GIL).
-            for index, result, face, badge in (prefetch(stream) if video else stream):
+            # Videos: decoding, the pose model, the face model and the rule engine each run in
+            # their own thread (MediaPipe and OpenCV release the GIL), so the face and rules of
+            # frame n overlap the pose of frame n+1 and the decoding of frame n+2.
+            stage = prefetch if video else iter
+            stream = _faces(stage(_poses(stage(source), estimator, timings)), sampler, options.badge_color,
+                            timings)
+            for index, result, face, badge in stage(stream):
                 t2 = time.perf_counter()
                 if sampler is not None:
                     faces.append(face)
