@@ -231,6 +231,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                  face_estimator: FaceDetector | None = None) -> ClipAnalysis:
     """Analyse one photo or video file. Raises `sources.MediaError` for unreadable input.
 
+    Videos are analysed at the profile's `analysis_fps` when the bundled model runs; an
+    injected `estimator` (a replay of per-frame results) is given every frame.
     With `options.face` the face model (or `face_estimator`) runs too, on a crop around the
     pose head when a body is found; in videos at most every `face_interval_ms`, its answer
     held for up to FACE_HOLD_MS. No frame or face crop is kept.
@@ -247,7 +249,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
     faces: list[FaceFeatures | None] = []
     raw_activity: list[str] = []
     with open_source(path, max_side=options.max_side, max_image_pixels=options.max_image_pixels,
-                     max_video_pixels=options.max_video_pixels, max_fps=options.max_fps) as source:
+                     max_video_pixels=options.max_video_pixels, max_fps=options.max_fps,
+                     sample_fps=profile.analysis_fps if own_estimator else None) as source:
         if own_estimator:
             estimator = PoseEstimator(PoseEstimatorOptions(
                 model=options.model, running_mode="image" if kind == "image" else "video",
@@ -291,18 +294,31 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
             last = session.records[-1].timestamp_ms
             fps = source.info.fps if source.info else 30.0
             duration = round(last / 1000.0 + 1.0 / fps, 3)
-    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity,
-                                                         bow_angle=options.bow_angle)
-    if sampler is not None:
-        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, raw_activity, kind)}
+    if kind == "image" and isinstance(source, ImageSource):
+        duration = None
+    return finalize(session, kind, str(path), forced_activity=options.activity,
+                    faces=faces if sampler is not None else None, raw_activity=raw_activity, duration_s=duration,
+                    warnings=warnings, timings=timings, bow_angle=options.bow_angle, reference=reference)
+
+
+def finalize(session: Session, kind: str, source: str, *, forced_activity: str = "auto",
+             faces: list[FaceFeatures | None] | None = None, raw_activity: list[str] | None = None,
+             duration_s: float | None = None, warnings: Iterable[str] = (), timings: dict[str, float] | None = None,
+             bow_angle: float | None = None, reference: Any = None) -> ClipAnalysis:
+    """The one end of every analysis (files and live practice): clip summaries, over-time
+    observations, the face extras (with `faces`, one per record), the reference similarity,
+    and the no-person / several-people warnings."""
+    profile = session.profile
+    activity, segments, summaries, extra_obs = summarise(session, kind, forced_activity, bow_angle=bow_angle)
+    if faces is not None:
+        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, list(raw_activity or []), kind)}
     if reference is not None:
         extra_obs = {**extra_obs, "reference": reference_observation(reference, session.records, activity)}
+    warnings = list(warnings)
     people = max((r.people_seen for r in session.records), default=0)
     if not any(r.person_found for r in session.records):
         warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")
     elif people > 1:
         warnings.append(f"people:{people}")
-    if kind == "image" and isinstance(source, ImageSource):
-        duration = None
-    return ClipAnalysis(str(path), kind, session, summaries, activity, segments, duration, warnings, timings,
-                        extra_obs)
+    return ClipAnalysis(source, kind, session, summaries, activity, segments, duration_s, warnings,
+                        dict(timings or {}), extra_obs)

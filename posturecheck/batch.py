@@ -15,14 +15,17 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing as mp
+import os
 import re
 import signal
 from multiprocessing.connection import wait
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
+import cv2
 
 from .analyze import AnalyzeOptions, ClipAnalysis, analyze_path
 from .annotate import MAX_MOMENTS, pick_worst_moments, render_image, render_video
@@ -53,6 +56,10 @@ class ReviewOptions:
     video: bool = True
     video_max_side: int | None = 1280
     stills: int = MAX_MOMENTS
+    # Threads one review may use for OpenCV and the H.264 encoder (None: their defaults, one per
+    # core). `review_paths` with N workers gives each cores / N, so N workers do not fight over
+    # the cores (every library starting one thread per core in every worker).
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,8 @@ def write_review(analysis: ClipAnalysis, out_dir: str | Path, review: ReviewOpti
     if review.video and records:
         if analysis.kind == "video":
             res = render_video(analysis.source, records, report, out / VIDEO_FILE, profile=profile, lang=review.lang,
-                               max_side=review.video_max_side, capture=[m.index for m in moments], progress=progress)
+                               max_side=review.video_max_side, capture=[m.index for m in moments], progress=progress,
+                               threads=review.threads)
             video_href = VIDEO_FILE
         else:
             res = render_image(analysis.source, records[0], report, out / PHOTO_FILE, profile=profile,
@@ -146,6 +154,8 @@ def review_file(path: str | Path, out_dir: str | Path, options: AnalyzeOptions |
                 review: ReviewOptions | None = None, *, estimator: Estimator | None = None,
                 progress: ProgressFn | None = None, render_progress: ProgressFn | None = None) -> ReviewResult:
     """Analyse one file and write its review outputs. Raises `MediaError` for unreadable input."""
+    if review is not None and review.threads:
+        cv2.setNumThreads(review.threads)
     t0 = time.perf_counter()
     analysis = analyze_path(path, options, estimator=estimator, progress=progress)
     t1 = time.perf_counter()
@@ -324,6 +334,9 @@ def review_paths(paths: Sequence[str | Path], out_dir: str | Path, options: Anal
     jobs = [_Job(i, str(p), str(root / name), options, review)
             for i, (p, name) in enumerate(zip(files, subfolder_names(files)))]
     workers = default_workers(len(jobs)) if workers is None else max(1, min(int(workers), len(jobs) or 1))
+    if workers > 1 and review.threads is None:
+        share = replace(review, threads=max(1, (os.cpu_count() or 1) // workers))
+        jobs = [replace(j, review=share) for j in jobs]
     show = sys.stderr.isatty() if show_progress is None else show_progress
     bar = _bar(len(jobs), show)
     results: dict[int, ReviewResult] = {}
