@@ -560,8 +560,8 @@ class PoseEstimator(NativeTask):
         """
         people = self._run(self._landmarker, rgb, timestamp_ms=ts)
         counted: list[PoseLandmarks] | None = None
-        if self._periodic and (self._last_count_ms is None or ts - self._last_count_ms >= self.options.people_check_interval_ms
-                               or ts < self._last_count_ms):
+        last, every = self._last_count_ms, self.options.people_check_interval_ms or 0
+        if self._periodic and (last is None or ts - last >= every or ts < last):
             counted = self._count_people(rgb, ts)
             if len(counted) > 1 and people:
                 best = counted[select_trainee(counted, self._previous or people[0])]
