@@ -8,7 +8,8 @@ Usage: python scripts/benchmark_review.py [--model full] [--lang zh|en] [--worke
 2. A folder of four drills (10 s 720p each; --quick 5 s) reviewed by one worker and by
    `--workers` worker processes: wall time, multiple of real time, speed-up.
 3. Peak RSS of the whole review of a 1-minute and a 10-minute 1920x1080 drill, each in a
-   fresh process (--quick: the 1-minute one only).
+   fresh process (--quick: the 1-minute one only); 3b. the same with replayed landmarks on a
+   blank video for 1 and 10 minutes (every frame kept, no pose model): growth per minute.
 Clips are made with ffmpeg from a dev clip (../shared/data/dev) into a temp dir that is
 deleted at the end; nothing is written into the repo. The machine may be shared: the load
 average is printed with the numbers.
@@ -46,6 +47,44 @@ print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss 
                   "wall_s": time.perf_counter() - t0, "frames": res.report["frames_analyzed"] if res.report else 0,
                   "error": res.error}))
 """
+
+
+# Fresh process: the whole review of a `minutes`-long 30 fps drill whose landmarks are replayed
+# (the dev walk's, looped) on a blank 64x48 video: everything kept per frame (records, face
+# answers, tables, report) at full length, without the model's time. Peak RSS as JSON.
+REPLAY_CHILD = """
+import json, resource, sys
+from pathlib import Path
+import cv2, numpy as np
+from posturecheck.analyze import AnalyzeOptions, analyze_path
+from posturecheck.batch import ReviewOptions, write_review
+from posturecheck.landmarks import PoseLandmarks
+from posturecheck.pose import ReplayEstimator
+minutes, out, fixture = float(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+data = json.loads(fixture.read_text(encoding="utf-8"))
+lms = [None if f["landmarks"] is None else PoseLandmarks.from_dict(f["landmarks"]) for f in data["frames"]]
+out.mkdir(parents=True, exist_ok=True)
+video = out / "blank.avi"
+w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+blank = np.zeros((48, 64, 3), np.uint8)
+for _ in range(int(minutes * 60 * 30)):
+    w.write(blank)
+w.release()
+analysis = analyze_path(video, AnalyzeOptions(), estimator=ReplayEstimator(lms, loop=True))
+res = write_review(analysis, out / "review", ReviewOptions(lang="zh"))
+print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "frames": analysis.frames_analyzed, "error": res.error}))
+"""
+FIXTURE = HERE.parent / "tests" / "fixtures" / "dev_video" / "vid_gait_normal_side.json"
+
+
+def replay_rss(minutes: float, tmp: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", REPLAY_CHILD, str(minutes), str(tmp / f"replay_{minutes:g}"),
+                          str(FIXTURE)], check=True, capture_output=True, text=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"  {minutes:4g} min replayed: peak RSS {data['rss_mib']:7.1f} MiB   ({data['frames']} frames kept)")
+    sys.stdout.flush()
+    return float(data["rss_mib"])
 
 
 def load() -> str:
@@ -100,7 +139,7 @@ def main() -> None:
     ap.add_argument("--lang", choices=("zh", "en"), default="zh")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="shorter clips; no 10-minute drill")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: one,folder,rss")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: one,folder,rss,replay")
     args = ap.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     font = find_cjk_font()
@@ -122,6 +161,13 @@ def main() -> None:
             peak_rss(make_clip(tmp / "drill_1min.mp4", 60, 1920, 1080), tmp, args.model, args.lang, "1 minute")
             if not args.quick:
                 peak_rss(make_clip(tmp / "drill_10min.mp4", 600, 1920, 1080), tmp, args.model, args.lang, "10 minutes")
+        if "replay" not in skip:
+            print(f"== 3b. growth with length: the whole review with replayed landmarks, every frame of a 30 fps "
+                  f"drill kept (no pose model)  load: {load()}")
+            a, b = replay_rss(1, tmp), replay_rss(10, tmp)
+            print(f"  growth: {(b - a) / 9:.1f} MiB per minute of 30 fps video "
+                  f"(so 10 minutes at the 20 fps analysis rate add about {(b - a) / 9 * 10 * 2 / 3:.0f} MiB "
+                  f"to a 1-minute review)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
