@@ -7,6 +7,7 @@ landmark smoother and the activity tracker and turns a `PoseResult` into a
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ ACTIVITY_CHOICES = ("auto", "standing", "sitting", "walking")
 STANDARDS = ("men", "women")
 # Videos: a face answer is reused for frames in between face-model runs, up to this age.
 FACE_HOLD_MS = 500
+# Videos: frames waiting between two pipeline threads (each a decoded frame, 2.7 MB at 720p).
+PIPELINE_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -271,7 +274,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
             # Videos: decoding, the pose model, the face model and the rule engine each run in
             # their own thread (MediaPipe and OpenCV release the GIL), so the face and rules of
             # frame n overlap the pose of frame n+1 and the decoding of frame n+2.
-            stage = prefetch if video else iter
+            # Queues of PIPELINE_DEPTH frames: enough to keep every thread busy, few pixels held.
+            stage = functools.partial(prefetch, size=PIPELINE_DEPTH) if video else iter
             stream = _faces(stage(_poses(stage(source), estimator, timings)), sampler, options.badge_color,
                             timings)
             for index, result, face, badge in stage(stream):

@@ -411,8 +411,7 @@ class PoseEstimator(NativeTask):
         # VIDEO mode, several poses asked: track one, count the others periodically.
         self._periodic = o.running_mode == "video" and o.num_poses > 1 and o.people_check_interval_ms is not None
         self._adopt(self._create(o.running_mode, 1 if self._periodic else None))
-        self._crop_landmarker = None  # VIDEO mode: IMAGE-mode landmarker for re-detection
-        self._count_landmarker = None  # VIDEO mode: IMAGE-mode landmarker counting everyone
+        self._crop_landmarker = None  # VIDEO mode: IMAGE-mode landmarker for re-detection and counting
         self._last_count_ms: int | None = None
         self._count = 0  # people in view at the last count
         self._last_ts: int | None = None
@@ -437,11 +436,9 @@ class PoseEstimator(NativeTask):
 
     def close(self) -> None:
         """Release the landmarker(s)."""
-        for name in ("_crop_landmarker", "_count_landmarker"):
-            lm = getattr(self, name)
-            if lm is not None:
-                lm.close()
-                setattr(self, name, None)
+        if self._crop_landmarker is not None:
+            self._crop_landmarker.close()
+            self._crop_landmarker = None
         super().close()
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int = 0) -> PoseResult:
@@ -594,9 +591,9 @@ class PoseEstimator(NativeTask):
 
     def _count_people(self, rgb: np.ndarray, ts: int) -> list[PoseLandmarks]:
         """Everyone on the whole frame (IMAGE mode, `num_poses`), one per person; updates the count."""
-        if self._count_landmarker is None:
-            self._count_landmarker = self._create("image")
-        found = _unique(self._run(self._count_landmarker, rgb))
+        if self._crop_landmarker is None:  # one IMAGE-mode landmarker serves counting and crops (memory)
+            self._crop_landmarker = self._create("image")
+        found = _unique(self._run(self._crop_landmarker, rgb))
         self._last_count_ms, self._count = ts, len(found)
         return found
 

@@ -124,7 +124,7 @@ def test_videos_track_one_pose_and_count_the_others_periodically():
     opts = PoseEstimatorOptions(model="full", running_mode="video", num_poses=2, people_check_interval_ms=1000)
     with PoseEstimator(opts) as est:
         results = [est.detect(rgb, ts) for ts in (0, 100, 200, 1100)]
-        counts = est._count_landmarker is not None
+        counts = est._crop_landmarker is not None
     assert counts and all(r.person is not None for r in results)
     assert all(r.people_seen >= 2 for r in results)
     # one tracker run per frame, plus the whole-frame count on frames 0 and 1100 (no crop re-detection here)
