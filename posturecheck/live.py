@@ -7,7 +7,12 @@ owns the one `PoseEstimator` (VIDEO mode, monotonic timestamps), runs
 `FrameAnalyzer` and puts `LiveResult`s into a small `queue.Queue` that the page
 reads. `stop()` (also called when the stream ends) joins the worker and closes the
 estimator. Drills (`profiles/drills.toml`) turn the verdicts into a guided
-sequence with a hold timer; `finish()` gives the same JSON report as an upload.
+sequence with a hold timer; `finish()` gives the same JSON report as an upload:
+the per-frame part is the same `FrameAnalyzer`, the end the same `analyze.finalize`
+(face extras, greeting, no-person and several-people warnings), so the same frames
+give the same verdicts live and offline (tests/test_live.py). The page shows the
+frames really analysed per second over the last FPS_WINDOW_S and the latency from
+hand-over to verdict (waiting included); a frame that waited too long is dropped.
 No pixels are kept unless `LiveConfig.record_dir` is set by the trainer.
 """
 
