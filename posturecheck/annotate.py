@@ -779,6 +779,13 @@ def _even(rgb: np.ndarray) -> np.ndarray:
 ProgressFn = Callable[[int, int | None], None]
 
 
+def _record_rate(records: Sequence[FrameRecord]) -> float | None:
+    """Mean analysed frames per second of a clip's records (None for fewer than two)."""
+    if len(records) < 2 or records[-1].timestamp_ms <= records[0].timestamp_ms:
+        return None
+    return (len(records) - 1) * 1000.0 / (records[-1].timestamp_ms - records[0].timestamp_ms)
+
+
 def render_video(source: str | Path, records: Sequence[FrameRecord], report: Mapping[str, Any],
                  out_path: str | Path, *, profile: Profile | None = None, lang: str = "en",
                  max_side: int | None = 1280, capture: Sequence[int] = (),
@@ -786,8 +793,8 @@ def render_video(source: str | Path, records: Sequence[FrameRecord], report: Map
     """Decode `source` again and write the annotated MP4; JPEG thumbnails of the `capture` frame indices.
 
     Frames are matched to `records` by decoded index (the analysis decoded the same file);
-    a frame the analysis skipped (the profile's `analysis_fps`) shows the last analysed one's
-    skeleton and verdicts. Raises `sources.MediaError` when the source cannot be read.
+    only analysed frames are drawn and encoded, so a clip analysed at the profile's
+    `analysis_fps` gives a video at that rate (timestamps are the source's). Raises `sources.MediaError` when the source cannot be read.
     """
     from .sources import VideoSource, prefetch
 
@@ -797,26 +804,24 @@ def render_video(source: str | Path, records: Sequence[FrameRecord], report: Map
     thumbs: dict[int, bytes] = {}
     writer = None
     overlay: Overlay | None = None
-    held: FrameRecord | None = None  # the last analysed frame's record, drawn on skipped frames
     with VideoSource(source, max_side=max_side) as src:
         fps = src.info.fps if src.info else 30.0
         total = src.info.frame_count if src.info else None
         try:
             for n, frame in enumerate(prefetch(src), 1):
+                if frame.index not in by_index:  # not analysed (analysis rate): neither drawn nor encoded
+                    if progress is not None:
+                        progress(n, total)
+                    continue
                 rgb = _even(frame.rgb).copy()
                 if writer is None:
                     h, w = rgb.shape[:2]
                     overlay = Overlay(report, profile, lang, (w, h), frame_rule_ids(records))
-                    writer = open_writer(out_path, w, h, fps, threads)
-                rec = by_index.get(frame.index)
-                if rec is not None:
-                    held = rec
-                elif held is not None and frame.index < held.index:
-                    held = None
-                ts = rec.timestamp_ms if rec is not None else frame.timestamp_ms
+                    writer = open_writer(out_path, w, h, min(fps, _record_rate(records) or fps), threads)
+                rec = by_index[frame.index]
                 assert overlay is not None
-                overlay.draw(rgb, rec if rec is not None else held, ts / 1000.0)
-                writer.write(rgb, ts)
+                overlay.draw(rgb, rec, rec.timestamp_ms / 1000.0)
+                writer.write(rgb, rec.timestamp_ms)
                 if frame.index in wanted:
                     thumbs[frame.index] = thumbnail_jpeg(rgb)
                 if progress is not None:
