@@ -50,7 +50,7 @@ def make_clip(out: Path, seconds: float, width: int, height: int, fps: int = 30,
     if not src.is_file():
         raise SystemExit(f"needs the dev clip {src} (../shared/data/dev)")
     cmd = ["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(src), "-t", f"{seconds:g}", "-an",
-           "-vf", f"scale={width}:{height},fps={fps}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+           "-vf", f"scale={width}:{height},fps={fps}", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23",
            "-pix_fmt", "yuv420p", str(out)]
     subprocess.run(cmd, check=True)
     return out
