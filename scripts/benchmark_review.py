@@ -39,11 +39,16 @@ from posturecheck.batch import ReviewOptions, review_file, review_paths  # noqa:
 # Run in a fresh process: one review, then its own peak RSS (MiB) as JSON on stdout's last line.
 RSS_CHILD = """
 import json, resource, sys, time
+def peak_mib():
+    # VmHWM: this program's own peak (ru_maxrss would carry the parent's size over fork + exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 from posturecheck.analyze import AnalyzeOptions
 from posturecheck.batch import ReviewOptions, review_file
 t0 = time.perf_counter()
 res = review_file(sys.argv[1], sys.argv[2], AnalyzeOptions(model=sys.argv[3]), ReviewOptions(lang=sys.argv[4]))
-print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"rss_mib": peak_mib(),
                   "wall_s": time.perf_counter() - t0, "frames": res.report["frames_analyzed"] if res.report else 0,
                   "error": res.error}))
 """
@@ -54,6 +59,11 @@ print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss 
 # answers, tables, report) at full length, without the model's time. Peak RSS as JSON.
 REPLAY_CHILD = """
 import json, resource, sys
+def peak_mib():
+    # VmHWM: this program's own peak (ru_maxrss would carry the parent's size over fork + exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 from pathlib import Path
 import cv2, numpy as np
 from posturecheck.analyze import AnalyzeOptions, analyze_path
@@ -72,7 +82,7 @@ for _ in range(int(minutes * 60 * 30)):
 w.release()
 analysis = analyze_path(video, AnalyzeOptions(), estimator=ReplayEstimator(lms, loop=True))
 res = write_review(analysis, out / "review", ReviewOptions(lang="zh"))
-print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"rss_mib": peak_mib(),
                   "frames": analysis.frames_analyzed, "error": res.error}))
 """
 FIXTURE = HERE.parent / "tests" / "fixtures" / "dev_video" / "vid_gait_normal_side.json"
