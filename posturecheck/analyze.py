@@ -7,6 +7,7 @@ landmark smoother and the activity tracker and turns a `PoseResult` into a
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from .face import FaceDetector, FaceEstimator, FaceEstimatorOptions, FaceSampler
 from .features import LandmarkSmoother, compute_features
 from .grooming import (FaceFeatures, face_flags, face_observation, greeting_observation, grooming_rules,
                        body_head_yaw, grooming_verdicts, is_grooming, measure_badge, measure_face_result)
+from .native import limit_blas_threads
 from .pose import Estimator, PoseEstimator, PoseEstimatorOptions, PoseResult
 from .profile import Profile, load_profile
 from .reference import load_reference, reference_observation
@@ -34,6 +36,8 @@ ACTIVITY_CHOICES = ("auto", "standing", "sitting", "walking")
 STANDARDS = ("men", "women")
 # Videos: a face answer is reused for frames in between face-model runs, up to this age.
 FACE_HOLD_MS = 500
+# Videos: frames waiting between two pipeline threads (each a decoded frame, 2.7 MB at 720p).
+PIPELINE_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class FrameAnalyzer:
         self._rule_ids = tuple(r.id for r in profile.rules if r.scope == "frame" and not is_grooming(r))
         self.last_raw_activity = "unknown"  # the frame's posture before hysteresis
         self.last_face: FaceFeatures | None = None
+        limit_blas_threads()  # NumPy's tiny products on one thread: they must not fight the models
 
     def process(self, result: PoseResult, index: int, face: FaceFeatures | None = None,
                 badge: float | None = None) -> FrameRecord:
@@ -201,21 +206,28 @@ def _face_extras(profile: Profile, session: Session, faces: list[FaceFeatures | 
     return out
 
 
-def _detections(frames: Iterable[Frame], estimator: Estimator, sampler: FaceSampler | None,
-                badge_color: tuple[int, int, int] | None, timings: dict[str, float]
-                ) -> Iterator[tuple[int, PoseResult, FaceFeatures | None, float | None]]:
-    """Pose (and face, badge) results per frame: the model part of the loop, pixels stay here."""
+def _poses(frames: Iterable[Frame], estimator: Estimator, timings: dict[str, float]
+           ) -> Iterator[tuple[Frame, PoseResult]]:
+    """The pose model on every frame (the frame goes on to the face stage, then is dropped)."""
     for frame in frames:
         t0 = time.perf_counter()
         result = estimator.detect(frame.rgb, frame.timestamp_ms)
-        t1 = time.perf_counter()
+        timings["pose_s"] += time.perf_counter() - t0
+        yield frame, result
+
+
+def _faces(posed: Iterable[tuple[Frame, PoseResult]], sampler: FaceSampler | None,
+           badge_color: tuple[int, int, int] | None, timings: dict[str, float]
+           ) -> Iterator[tuple[int, PoseResult, FaceFeatures | None, float | None]]:
+    """Face (and badge) results per frame: the last part of the loop that sees pixels."""
+    for frame, result in posed:
         face = badge = None
         if sampler is not None:
+            t0 = time.perf_counter()
             _, face = sampler.step(frame.rgb, frame.timestamp_ms, result.person, measure=measure_face_result)
             if badge_color is not None and result.person is not None:
                 badge = measure_badge(frame.rgb, result.person, badge_color)
-            timings["face_s"] += time.perf_counter() - t1
-        timings["pose_s"] += t1 - t0
+            timings["face_s"] += time.perf_counter() - t0
         yield frame.index, result, face, badge
 
 
@@ -263,32 +275,13 @@ def _judge(stream: Iterable[tuple[int, PoseResult, FaceFeatures | None, float | 
     return session, faces, raw_activity
 
 
-def _finish(source: str, kind: str, session: Session, options: AnalyzeOptions, faces: list[FaceFeatures | None],
-            raw_activity: list[str], warnings: list[str], duration: float | None, timings: dict[str, float],
-            face: bool, reference: Any) -> ClipAnalysis:
-    """Clip verdicts, observations and warnings from the judged frames."""
-    profile = session.profile
-    activity, segments, summaries, extra_obs = summarise(session, kind, options.activity,
-                                                         bow_angle=options.bow_angle)
-    if face:
-        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, raw_activity, kind)}
-    if reference is not None:
-        extra_obs = {**extra_obs, "reference": reference_observation(reference, session.records, activity)}
-    warnings = list(warnings)
-    people = max((r.people_seen for r in session.records), default=0)
-    if not any(r.person_found for r in session.records):
-        warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")
-    elif people > 1:
-        warnings.append(f"people:{people}")
-    return ClipAnalysis(source, kind, session, summaries, activity, segments, duration, warnings, timings,
-                        extra_obs)
-
-
 def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
                  estimator: Estimator | None = None, progress: ProgressFn | None = None,
                  face_estimator: FaceDetector | None = None, keep_detections: bool = False) -> ClipAnalysis:
     """Analyse one photo or video file. Raises `sources.MediaError` for unreadable input.
 
+    Videos are analysed at the profile's `analysis_fps` when the bundled model runs; an
+    injected `estimator` (a replay of per-frame results) is given every frame.
     With `options.face` the face model (or `face_estimator`) runs too, on a crop around the
     pose head when a body is found; in videos at most every `face_interval_ms`, its answer
     held for up to FACE_HOLD_MS. No frame or face crop is kept. With `keep_detections` the
@@ -305,7 +298,8 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
     sampler: FaceSampler | None = None
     kept: list | None = [] if keep_detections else None
     with open_source(path, max_side=options.max_side, max_image_pixels=options.max_image_pixels,
-                     max_video_pixels=options.max_video_pixels, max_fps=options.max_fps) as source:
+                     max_video_pixels=options.max_video_pixels, max_fps=options.max_fps,
+                     sample_fps=profile.analysis_fps if own_estimator else None) as source:
         if own_estimator:
             estimator = PoseEstimator(PoseEstimatorOptions(
                 model=options.model, running_mode="image" if kind == "image" else "video",
@@ -320,12 +314,15 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
         total = source.info.frame_count if isinstance(source, VideoSource) and source.info else None
         try:
             video = isinstance(source, VideoSource)
-            stream = _detections(prefetch(source) if video else iter(source), estimator, sampler,
-                                 options.badge_color, timings)
-            # Videos: decoding, inference and the rule engine each run in their own thread, so the
-            # rules of frame n overlap the inference of frame n+1 (MediaPipe releases the GIL).
+            # Videos: decoding, the pose model, the face model and the rule engine each run in
+            # their own thread (MediaPipe and OpenCV release the GIL), so the face and rules of
+            # frame n overlap the pose of frame n+1 and the decoding of frame n+2.
+            # Queues of PIPELINE_DEPTH frames: enough to keep every thread busy, few pixels held.
+            stage = functools.partial(prefetch, size=PIPELINE_DEPTH) if video else iter
+            stream = _faces(stage(_poses(stage(source), estimator, timings)), sampler, options.badge_color,
+                            timings)
             session, faces, raw_activity = _judge(
-                prefetch(stream) if video else stream, profile, options, kind, timings, face=options.face,
+                stage(stream), profile, options, kind, timings, face=options.face,
                 badge_configured=options.badge_color is not None, progress=progress, total=total, keep=kept)
         finally:
             if own_estimator:
@@ -340,8 +337,9 @@ def analyze_path(path: str | Path, options: AnalyzeOptions | None = None, *,
             duration = round(last / 1000.0 + 1.0 / fps, 3)
     if kind == "image" and isinstance(source, ImageSource):
         duration = None
-    analysis = _finish(str(path), kind, session, options, faces, raw_activity, warnings, duration, timings,
-                       options.face, reference)
+    analysis = finalize(session, kind, str(path), forced_activity=options.activity,
+                        faces=faces if options.face else None, raw_activity=raw_activity, duration_s=duration,
+                        warnings=warnings, timings=timings, bow_angle=options.bow_angle, reference=reference)
     if kept is not None:
         analysis.detections = Detections(str(path), kind, kept, list(source.warnings), duration, dict(timings),
                                          options.face, options.badge_color is not None)
@@ -357,7 +355,32 @@ def rejudge(detections: Detections, options: AnalyzeOptions) -> ClipAnalysis:
     timings = dict(detections.timings, rules_s=0.0)
     session, faces, raw_activity = _judge(iter(detections.frames), profile, options, detections.kind, timings,
                                           face=detections.face, badge_configured=detections.badge_configured)
-    analysis = _finish(detections.source, detections.kind, session, options, faces, raw_activity,
-                       detections.warnings, detections.duration_s, timings, detections.face, reference)
+    analysis = finalize(session, detections.kind, detections.source, forced_activity=options.activity,
+                        faces=faces if detections.face else None, raw_activity=raw_activity,
+                        duration_s=detections.duration_s, warnings=detections.warnings, timings=timings,
+                        bow_angle=options.bow_angle, reference=reference)
     analysis.detections = detections
     return analysis
+
+
+def finalize(session: Session, kind: str, source: str, *, forced_activity: str = "auto",
+             faces: list[FaceFeatures | None] | None = None, raw_activity: list[str] | None = None,
+             duration_s: float | None = None, warnings: Iterable[str] = (), timings: dict[str, float] | None = None,
+             bow_angle: float | None = None, reference: Any = None) -> ClipAnalysis:
+    """The one end of every analysis (files and live practice): clip summaries, over-time
+    observations, the face extras (with `faces`, one per record), the reference similarity,
+    and the no-person / several-people warnings."""
+    profile = session.profile
+    activity, segments, summaries, extra_obs = summarise(session, kind, forced_activity, bow_angle=bow_angle)
+    if faces is not None:
+        extra_obs = {**extra_obs, **_face_extras(profile, session, faces, list(raw_activity or []), kind)}
+    if reference is not None:
+        extra_obs = {**extra_obs, "reference": reference_observation(reference, session.records, activity)}
+    warnings = list(warnings)
+    people = max((r.people_seen for r in session.records), default=0)
+    if not any(r.person_found for r in session.records):
+        warnings.append("face_only" if extra_obs.get("face", {}).get("found") else "no_person")
+    elif people > 1:
+        warnings.append(f"people:{people}")
+    return ClipAnalysis(source, kind, session, summaries, activity, segments, duration_s, warnings,
+                        dict(timings or {}), extra_obs)

@@ -191,7 +191,8 @@ def pick_encoder() -> str | None:
 class _PyAVWriter:
     """H.264 yuv420p MP4 through PyAV, with millisecond timestamps and faststart."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, encoder: str) -> None:
+    def __init__(self, path: Path, width: int, height: int, fps: float, encoder: str,
+                 threads: int | None = None) -> None:
         import av
 
         self._av = av
@@ -203,7 +204,7 @@ class _PyAVWriter:
         stream.time_base = Fraction(1, 1000)
         stream.codec_context.time_base = Fraction(1, 1000)
         if encoder == "libx264":
-            stream.options = dict(X264_OPTIONS)
+            stream.options = dict(X264_OPTIONS, **({"threads": str(threads)} if threads else {}))
         else:
             stream.bit_rate = OPENH264_BIT_RATE
         self._stream = stream
@@ -253,11 +254,12 @@ class _CvWriter:
         self._w.release()
 
 
-def open_writer(path: Path, width: int, height: int, fps: float) -> _PyAVWriter | _CvWriter:
-    """An MP4 writer for even-sized RGB frames (PyAV H.264 when possible)."""
+def open_writer(path: Path, width: int, height: int, fps: float, threads: int | None = None
+                ) -> _PyAVWriter | _CvWriter:
+    """An MP4 writer for even-sized RGB frames (PyAV H.264 when possible; `threads`: encoder threads)."""
     encoder = pick_encoder()
     if encoder is not None:
-        return _PyAVWriter(path, width, height, fps, encoder)
+        return _PyAVWriter(path, width, height, fps, encoder, threads)
     return _CvWriter(path, width, height, fps)
 
 
@@ -777,14 +779,22 @@ def _even(rgb: np.ndarray) -> np.ndarray:
 ProgressFn = Callable[[int, int | None], None]
 
 
+def _record_rate(records: Sequence[FrameRecord]) -> float | None:
+    """Mean analysed frames per second of a clip's records (None for fewer than two)."""
+    if len(records) < 2 or records[-1].timestamp_ms <= records[0].timestamp_ms:
+        return None
+    return (len(records) - 1) * 1000.0 / (records[-1].timestamp_ms - records[0].timestamp_ms)
+
+
 def render_video(source: str | Path, records: Sequence[FrameRecord], report: Mapping[str, Any],
                  out_path: str | Path, *, profile: Profile | None = None, lang: str = "en",
                  max_side: int | None = 1280, capture: Sequence[int] = (),
-                 progress: ProgressFn | None = None) -> RenderResult:
+                 progress: ProgressFn | None = None, threads: int | None = None) -> RenderResult:
     """Decode `source` again and write the annotated MP4; JPEG thumbnails of the `capture` frame indices.
 
-    Frames are matched to `records` by decoded index (the analysis decoded the same file).
-    Raises `sources.MediaError` when the source cannot be read.
+    Frames are matched to `records` by decoded index (the analysis decoded the same file);
+    only analysed frames are drawn and encoded, so a clip analysed at the profile's
+    `analysis_fps` gives a video at that rate (timestamps are the source's). Raises `sources.MediaError` when the source cannot be read.
     """
     from .sources import VideoSource, prefetch
 
@@ -799,16 +809,19 @@ def render_video(source: str | Path, records: Sequence[FrameRecord], report: Map
         total = src.info.frame_count if src.info else None
         try:
             for n, frame in enumerate(prefetch(src), 1):
+                if frame.index not in by_index:  # not analysed (analysis rate): neither drawn nor encoded
+                    if progress is not None:
+                        progress(n, total)
+                    continue
                 rgb = _even(frame.rgb).copy()
                 if writer is None:
                     h, w = rgb.shape[:2]
                     overlay = Overlay(report, profile, lang, (w, h), frame_rule_ids(records))
-                    writer = open_writer(out_path, w, h, fps)
-                rec = by_index.get(frame.index)
-                ts = rec.timestamp_ms if rec is not None else frame.timestamp_ms
+                    writer = open_writer(out_path, w, h, min(fps, _record_rate(records) or fps), threads)
+                rec = by_index[frame.index]
                 assert overlay is not None
-                overlay.draw(rgb, rec, ts / 1000.0)
-                writer.write(rgb, ts)
+                overlay.draw(rgb, rec, rec.timestamp_ms / 1000.0)
+                writer.write(rgb, rec.timestamp_ms)
                 if frame.index in wanted:
                     thumbs[frame.index] = thumbnail_jpeg(rgb)
                 if progress is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing as mp
+import os
 import re
 import signal
 from multiprocessing.connection import wait
@@ -27,6 +28,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
+
+import cv2
 
 from .analyze import AnalyzeOptions, ClipAnalysis, analyze_path
 from .annotate import MAX_MOMENTS, pick_worst_moments, render_image, render_video
@@ -57,6 +60,10 @@ class ReviewOptions:
     video: bool = True
     video_max_side: int | None = 1280
     stills: int = MAX_MOMENTS
+    # Threads one review may use for OpenCV and the H.264 encoder (None: their defaults, one per
+    # core). `review_paths` with N workers gives each cores / N, so N workers do not fight over
+    # the cores (every library starting one thread per core in every worker).
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,8 @@ def write_review(analysis: ClipAnalysis, out_dir: str | Path, review: ReviewOpti
     if review.video and records:
         if analysis.kind == "video":
             res = render_video(media, records, report, out / VIDEO_FILE, profile=profile, lang=review.lang,
-                               max_side=review.video_max_side, capture=[m.index for m in moments], progress=progress)
+                               max_side=review.video_max_side, capture=[m.index for m in moments], progress=progress,
+                               threads=review.threads)
             video_href = VIDEO_FILE
         else:
             res = render_image(media, records[0], report, out / PHOTO_FILE, profile=profile,
@@ -160,6 +168,8 @@ def review_file(path: str | Path, out_dir: str | Path, options: AnalyzeOptions |
     label: how the file is named in the outputs (default: `path`); a Ray worker
     analyses a staged copy under the name the trainer gave.
     """
+    if review is not None and review.threads:
+        cv2.setNumThreads(review.threads)
     t0 = time.perf_counter()
     analysis = analyze_path(path, options, estimator=estimator, progress=progress)
     if label is not None:
@@ -379,6 +389,10 @@ class LocalEngine:
     def run(self, jobs: Sequence[_Job], done: DoneFn) -> None:
         workers = default_workers(len(jobs)) if self.workers is None else max(1, min(int(self.workers), len(jobs) or 1))
         if workers > 1:
+            # Each review's OpenCV/x264 threads get a share of the cores, so workers do not fight.
+            share = max(1, (os.cpu_count() or 1) // workers)
+            jobs = [replace(j, review=replace(j.review, threads=share))
+                    if j.review is not None and j.review.threads is None else j for j in jobs]
             run_pool(jobs, workers, done)
         else:
             for job in jobs:

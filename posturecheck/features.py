@@ -604,7 +604,10 @@ def compute_features(lm: PoseLandmarks, *, min_visibility: float = 0.5) -> Frame
     hip_x = hip_y = None
     if size is not None and tp is not None:
         hip_x, hip_y = float(tp[1][0] / size), float(tp[1][1] / size)
-    observed = learned_observations(lm, min_visibility=min_visibility) if size is not None and view != "unknown" \
+    # Each learned task checks the body parts it needs itself (learned_observations). Not gated on
+    # the body size: that needs the hips in the frame, and a trainee filmed close (hips below the
+    # frame's edge, arms in plain view) had every hand rule "not visible".
+    observed = learned_observations(lm, min_visibility=min_visibility) if view != "unknown" \
         else LearnedObservations()
     return FrameFeatures(
         view=view, body_yaw_deg=yaw, body_size_px=size,

@@ -256,6 +256,72 @@ class PostureProbabilities:
     feet: dict[str, float]
 
 
+class StackedClassifiers:
+    """Every task's ensemble folded into three batched matrix products (same outputs as
+    `Classifier.proba` to float rounding; tests/test_learned.py checks 1e-9).
+
+    Per frame `predict` ran 5 tasks x 5 networks x 3 layers as 75 small products (about
+    3 ms); here the standardiser is folded into the first layer, all 25 first layers are one
+    (124, 3200) product, the second and third layers one batched product each (outputs padded
+    to the widest task), then each task's members are averaged.
+    """
+
+    def __init__(self, models: ClassifierSet) -> None:
+        self.names = tuple(models.tasks)
+        self.classes = {n: models[n].classes for n in self.names}
+        self.temperature = {n: models[n].temperature for n in self.names}
+        members = [(n, layers) for n in self.names for layers in models[n].members]
+        if any(len(layers) != 3 for _, layers in members) or len({layers[0][0].shape[1] for _, layers in members}) != 1 \
+                or len({layers[1][0].shape[1] for _, layers in members}) != 1:
+            raise ValueError("stacking needs every network to have the same three-layer shape")
+        w1 = [layers[0][0] / models[n].scale[:, None] for n, layers in members]
+        b1 = [layers[0][1] - (models[n].mean / models[n].scale) @ layers[0][0] for n, layers in members]
+        self.w1 = np.concatenate(w1, axis=1)            # (in, members * h1)
+        self.b1 = np.concatenate(b1)
+        self.h1 = members[0][1][0][0].shape[1]
+        self.w2 = np.stack([layers[1][0] for _, layers in members])  # (members, h1, h2)
+        self.b2 = np.stack([layers[1][1] for _, layers in members])[:, None, :]
+        width = max(layers[2][0].shape[1] for _, layers in members)
+        self.w3 = np.zeros((len(members), self.w2.shape[2], width))
+        self.b3 = np.zeros((len(members), 1, width))
+        for i, (_, layers) in enumerate(members):
+            k = layers[2][0].shape[1]
+            self.w3[i, :, :k], self.b3[i, 0, :k] = layers[2][0], layers[2][1]
+        self.slices: dict[str, tuple[slice, int]] = {}
+        start = 0
+        for n in self.names:
+            m = len(models[n].members)
+            self.slices[n] = (slice(start, start + m), models[n].members[0][2][0].shape[1])
+            start += m
+
+    def proba(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Each task's (n, classes) calibrated probabilities for the rows of `x`."""
+        x = np.atleast_2d(x).astype(np.float64)
+        h = np.maximum(x @ self.w1 + self.b1, 0.0)                          # (n, members * h1)
+        h = h.reshape(len(x), -1, self.h1).transpose(1, 0, 2)               # (members, n, h1)
+        h = np.maximum(np.matmul(h, self.w2) + self.b2, 0.0)
+        z_all = np.matmul(h, self.w3) + self.b3                             # (members, n, width)
+        out = {}
+        for n in self.names:
+            sl, k = self.slices[n]
+            z = z_all[sl, :, :k].mean(axis=0)
+            t = self.temperature[n]
+            if k == 1:
+                p1 = 1.0 / (1.0 + np.exp(-z[:, 0] / t))
+                out[n] = np.stack([1.0 - p1, p1], axis=1)
+            else:
+                z = z / t
+                z = z - z.max(axis=1, keepdims=True)
+                e = np.exp(z)
+                out[n] = e / e.sum(axis=1, keepdims=True)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _shipped_stacked() -> StackedClassifiers:
+    return StackedClassifiers(shipped())
+
+
 def predict(lm: PoseLandmarks, models: ClassifierSet | None = None) -> PostureProbabilities | None:
     """Probabilities of every posture task for one person (None without world landmarks)."""
     x = pose_vector(lm)
@@ -263,17 +329,22 @@ def predict(lm: PoseLandmarks, models: ClassifierSet | None = None) -> PosturePr
         return None
     xm = pose_vector(mirror(lm))
     assert xm is not None
-    m = models or shipped()
     both = np.stack([x, xm])
+    if models is None:  # the shipped set: one batched pass (see StackedClassifiers)
+        stacked = _shipped_stacked()
+        p, classes = stacked.proba(both), stacked.classes
+    else:  # any other set: each network on its own (the reference the stacked pass is tested against)
+        p = {name: c.proba(both) for name, c in models.tasks.items()}
+        classes = {name: c.classes for name, c in models.tasks.items()}
 
     def named(task: str, row: np.ndarray) -> dict[str, float]:
-        return {c: float(p) for c, p in zip(m[task].classes, row)}
+        return {c: float(v) for c, v in zip(classes[task], row)}
 
-    hands = m["hand"].proba(both)
+    hands = p["hand"]
     # symmetric tasks: average the person and their mirror image (the label does not change)
-    legs = m["legs_crossed"].proba(both).mean(axis=0)
-    lean = m["trunk_lean"].proba(both).mean(axis=0)
-    act = m["activity"].proba(both).mean(axis=0)
-    feet = m["feet"].proba(both).mean(axis=0)
+    legs = p["legs_crossed"].mean(axis=0)
+    lean = p["trunk_lean"].mean(axis=0)
+    act = p["activity"].mean(axis=0)
+    feet = p["feet"].mean(axis=0)
     return PostureProbabilities(named("hand", hands[0]), named("hand", hands[1]), float(legs[1]), float(lean[1]),
                                 named("activity", act), named("feet", feet))

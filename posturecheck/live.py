@@ -7,12 +7,18 @@ owns the one `PoseEstimator` (VIDEO mode, monotonic timestamps), runs
 `FrameAnalyzer` and puts `LiveResult`s into a small `queue.Queue` that the page
 reads. `stop()` (also called when the stream ends) joins the worker and closes the
 estimator. Drills (`drill.py`, `profiles/drills.toml`) turn the verdicts into a guided
-sequence with a hold timer; `finish()` gives the same JSON report as an upload.
+sequence with a hold timer; `finish()` gives the same JSON report as an upload:
+the per-frame part is the same `FrameAnalyzer`, the end the same `analyze.finalize`
+(face extras, greeting, no-person and several-people warnings), so the same frames
+give the same verdicts live and offline (tests/test_live.py). The page shows the
+frames really analysed per second over the last FPS_WINDOW_S and the latency from
+hand-over to verdict (waiting included); a frame that waited too long is dropped.
 No pixels are kept unless `LiveConfig.record_dir` is set by the trainer.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -25,7 +31,7 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
-from .analyze import FACE_HOLD_MS, ClipAnalysis, FrameAnalyzer, summarise
+from .analyze import FACE_HOLD_MS, FrameAnalyzer, finalize
 from .drill import (DRILLS_SCHEMA, Drill, DrillError, DrillProgress, DrillRunner, DrillStep,  # noqa: F401 (re-exported)
                     StepResult, load_drills, parse_drills)
 from .face import FaceEstimator, FaceEstimatorOptions, FaceSampler
@@ -42,7 +48,7 @@ LIVE_MAX_SIDE = 640            # frames are downscaled to this long side before 
 RESULT_QUEUE_SIZE = 2          # the page only wants the newest verdicts
 STALE_FRAME_S = 0.5            # a frame waiting longer than this is dropped, not analysed
 WORKER_IDLE_WAIT_S = 0.5
-FPS_EMA = 0.1                  # smoothing of the processed-fps estimate
+FPS_WINDOW_S = 2.0             # fps shown = frames analysed in the last this many seconds / their span
 RECORD_FPS = 15.0              # opt-in recordings are written at most this often
 
 # Overlay colours (RGB) by rule status, and which body parts a feature is about.
@@ -220,7 +226,7 @@ class LiveProcessor:
         self._statuses: dict[tuple[int, int], str] = {}
         self._seq = 0
         self._fps = 0.0
-        self._last_done: float | None = None
+        self._done_times: collections.deque[float] = collections.deque()  # clock() of recent analysed frames
         self.dropped = 0
         self.frames_in = 0
         self.last_frame_at: float | None = None   # clock() of the last frame handed over
@@ -241,6 +247,8 @@ class LiveProcessor:
                                            smooth=self.config.smooth, grooming=self._face_factory is not None)
             self._runner = DrillRunner(drill) if drill is not None else None
             self.session = Session(self.profile)
+            self._faces: list[Any] = []          # per record: the face features (face stage on)
+            self._raw_activity: list[str] = []   # per record: the posture before hysteresis
             self.started_at = time.time()
 
     def restart(self) -> None:
@@ -349,6 +357,10 @@ class LiveProcessor:
 
     def _run(self) -> None:
         try:
+            # Load the models now, while the camera starts, not when the first frame arrives
+            # (that made the first verdicts come seconds after Start).
+            self._ensure_estimator()
+            self._ensure_face_sampler()
             while not self._stop.is_set():
                 self._wake.wait(WORKER_IDLE_WAIT_S)
                 self._wake.clear()
@@ -373,6 +385,12 @@ class LiveProcessor:
         if self._estimator is None:
             self._estimator = self._factory(self.config)
         return self._estimator
+
+    def _ensure_face_sampler(self) -> FaceSampler | None:
+        if self._face_sampler is None and self._face_factory is not None:
+            self._face_sampler = FaceSampler(self._face_factory(), interval_ms=self.config.face_interval_ms,
+                                             hold_ms=FACE_HOLD_MS)
+        return self._face_sampler
 
     def _close_estimator(self) -> None:
         est, self._estimator = self._estimator, None
@@ -400,24 +418,27 @@ class LiveProcessor:
         ts = self._timestamp(captured)
         pose = estimator.detect(small, ts)
         face = None
-        if self._face_factory is not None:
-            if self._face_sampler is None:
-                self._face_sampler = FaceSampler(self._face_factory(), interval_ms=self.config.face_interval_ms,
-                                                 hold_ms=FACE_HOLD_MS)
-            _, face = self._face_sampler.step(small, ts, pose.person, measure=measure_face_result)
+        sampler = self._ensure_face_sampler()
+        if sampler is not None:
+            _, face = sampler.step(small, ts, pose.person, measure=measure_face_result)
         with self._lock:
             rec = self._analyzer.process(pose, self._seq, face=face)
             try:
                 self.session.add(rec)
+                self._faces.append(face)
+                self._raw_activity.append(self._analyzer.last_raw_activity)
             except ValueError:  # clock went backwards: keep the verdicts, skip the record
                 logger.debug("live record out of order at %d ms", ts)
             progress = self._runner.update(rec) if self._runner is not None else None
             statuses = edge_statuses(self.profile, rec.verdicts)
         done = self._clock()
-        if self._last_done is not None and done > self._last_done:
-            inst = 1.0 / (done - self._last_done)
-            self._fps = inst if self._fps == 0 else (1 - FPS_EMA) * self._fps + FPS_EMA * inst
-        self._last_done = done
+        # Honest rate: frames really analysed over the last FPS_WINDOW_S (not a smoothed
+        # instant rate, which hides stalls); latency is hand-over to verdict, waiting included.
+        times = self._done_times
+        times.append(done)
+        while times and done - times[0] > FPS_WINDOW_S:
+            times.popleft()
+        self._fps = (len(times) - 1) / (done - times[0]) if len(times) > 1 and done > times[0] else 0.0
         result = LiveResult(self._seq, ts, round((done - captured) * 1000.0, 1), rec.person_found,
                             rec.people_seen, rec.activity, rec.view, rec.verdicts, round(self._fps, 1),
                             self.dropped, progress, pose.person)
@@ -494,17 +515,19 @@ class LiveProcessor:
 
         with self._lock:
             session = Session(self.profile, list(self.session.records))
+            faces = list(self._faces) if self._face_factory is not None else None
+            raw_activity = list(self._raw_activity)
             progress = self._runner.progress if self._runner is not None else None
             forced = self.drill.analysis_activity if self.drill is not None else "auto"
-        if not any(r.person_found for r in session.records):
+        if not session.records:
             return None
-        activity, segments, summaries, obs = summarise(session, "video", forced)
         last = session.records[-1].timestamp_ms - session.records[0].timestamp_ms
-        analysis = ClipAnalysis(f"live:{self.drill.id if self.drill else 'free'}", "video", session, summaries,
-                                activity, segments, round(last / 1000.0, 3), [], {}, obs)
-        people = analysis.people_seen
-        if people > 1:
-            analysis.warnings.append(f"people:{people}")
+        # The same end as a file's analysis (analyze.finalize): face extras, warnings and all.
+        analysis = finalize(session, "video", f"live:{self.drill.id if self.drill else 'free'}",
+                            forced_activity=forced, faces=faces, raw_activity=raw_activity,
+                            duration_s=round(last / 1000.0, 3))
+        if not analysis.person_found and not analysis.face_found:
+            return None
         report = to_json(analysis, lang, self.config.standard)
         report["drill"] = None if self.drill is None else {
             "id": self.drill.id,

@@ -11,6 +11,12 @@ pure test of a skeleton against the world skeleton predicted with it; photos are
 searched in tiles, every person found is confirmed on a crop around them, and a
 skeleton that fails the check is never returned as the trainee (videos: checked
 every frame, re-detected on a crop only when the check fails).
+
+Videos track ONE pose per frame (the model's cheapest path: with `num_poses` > 1 the
+tracker reruns its person detector on every frame to look for the others). Other people
+are noticed by a periodic whole-frame count (`people_check_interval_ms`, an IMAGE-mode
+landmarker with `num_poses`), which also hands the tracker over when the count says the
+trainee is someone else than the one followed.
 """
 
 from __future__ import annotations
@@ -62,6 +68,11 @@ TIGHT_CROP_MARGIN = 0.08
 # (median) within this many torso lengths of the candidate's.
 CROP_MATCH_MAX_DISTANCE = 0.5
 MATCH_LANDMARKS = (0, 11, 12, 23, 24)
+# Videos: everyone in view is counted on the whole frame at most this often (and on the
+# first frame); frames in between keep the last count while the trainee is tracked. 1 s:
+# a bystander who stays less than a second is not worth a warning, and one count per second
+# costs about 3 % of a 30 fps clip's model time, against a detector run on every frame.
+PEOPLE_CHECK_INTERVAL_MS = 1000
 
 # --- One person, whole: the skeleton consistency check ----------------------------------
 # Limits measured on the real dev media with scripts/measure_consistency.py (full model; the
@@ -204,6 +215,9 @@ class PoseEstimatorOptions:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     count_people_in_tiles: bool = True  # IMAGE mode only: extra passes to count people in groups
+    # VIDEO mode with num_poses > 1: track one pose, count everyone this often (None: track
+    # num_poses every frame, the detector running each time).
+    people_check_interval_ms: int | None = PEOPLE_CHECK_INTERVAL_MS
 
     def __post_init__(self) -> None:
         if self.running_mode not in RUNNING_MODES:
@@ -393,21 +407,26 @@ class PoseEstimator(NativeTask):
         self.options = options or PoseEstimatorOptions()
         self.model_path = pose_model_path(self.options.model)
         self._mp = mp
-        self._adopt(self._create(self.options.running_mode))
-        self._crop_landmarker = None  # VIDEO mode: IMAGE-mode landmarker for re-detection
+        o = self.options
+        # VIDEO mode, several poses asked: track one, count the others periodically.
+        self._periodic = o.running_mode == "video" and o.num_poses > 1 and o.people_check_interval_ms is not None
+        self._adopt(self._create(o.running_mode, 1 if self._periodic else None))
+        self._crop_landmarker = None  # VIDEO mode: IMAGE-mode landmarker for re-detection and counting
+        self._last_count_ms: int | None = None
+        self._count = 0  # people in view at the last count
         self._last_ts: int | None = None
         self._previous: PoseLandmarks | None = None
         self.rejected = 0  # diagnostics: skeletons rejected by check_skeleton so far
         self.runs = 0  # diagnostics: landmarker runs so far (tiles and crops included)
         logger.debug("PoseLandmarker ready: %s (%s mode)", self.model_path.name, self.options.running_mode)
 
-    def _create(self, running_mode: str):
+    def _create(self, running_mode: str, num_poses: int | None = None):
         vision = self._mp.tasks.vision
         mode = vision.RunningMode.VIDEO if running_mode == "video" else vision.RunningMode.IMAGE
         task_options = vision.PoseLandmarkerOptions(
             base_options=self._mp.tasks.BaseOptions(model_asset_path=str(self.model_path)),
             running_mode=mode,
-            num_poses=self.options.num_poses,
+            num_poses=num_poses or self.options.num_poses,
             min_pose_detection_confidence=self.options.min_detection_confidence,
             min_pose_presence_confidence=self.options.min_presence_confidence,
             min_tracking_confidence=self.options.min_tracking_confidence,
@@ -530,10 +549,28 @@ class PoseEstimator(NativeTask):
 
     # -- videos ---------------------------------------------------------------------------------
     def _detect_video(self, rgb: np.ndarray, ts: int) -> PoseResult:
-        """Clips: one tracker run; the trainee is checked, re-detected on a crop only if it fails."""
+        """Clips: one tracker run; the trainee is checked, re-detected on a crop only if it fails.
+
+        With the periodic count (see PEOPLE_CHECK_INTERVAL_MS) everyone is counted on the
+        whole frame when due; when that count finds the trainee (same person as before, else
+        largest and most central) elsewhere than the tracked pose, the tracker restarts.
+        """
         people = self._run(self._landmarker, rgb, timestamp_ms=ts)
+        counted: list[PoseLandmarks] | None = None
+        last, every = self._last_count_ms, self.options.people_check_interval_ms or 0
+        if self._periodic and (last is None or ts - last >= every or ts < last):
+            counted = self._count_people(rgb, ts)
+            if len(counted) > 1 and people:
+                best = counted[select_trainee(counted, self._previous or people[0])]
+                if _iou(_bbox(best), _bbox(people[0])) < SAME_PERSON_MIN_IOU:
+                    logger.debug("frame %d ms: the tracker followed someone else; restarting it on the trainee", ts)
+                    self._restart_tracker()
+                    people = [best]
+            elif counted and not people:
+                people = counted[:1] if len(counted) == 1 else [counted[select_trainee(counted, self._previous)]]
         if not people:
             self._previous = None
+            self._count = 0
             return PoseResult(ts, None, 0)
         idx = select_trainee(people, self._previous)
         person = people[idx]
@@ -547,7 +584,25 @@ class PoseEstimator(NativeTask):
         others = tuple(p for i, p in enumerate(people) if i != idx)
         if person is not None:
             self._previous = person  # else keep following the last whole skeleton
-        return PoseResult(ts, person, len(people), others)
+        seen = len(people)
+        if self._periodic:
+            seen = max(seen, self._count)
+        return PoseResult(ts, person, seen, others)
+
+    def _count_people(self, rgb: np.ndarray, ts: int) -> list[PoseLandmarks]:
+        """Everyone on the whole frame (IMAGE mode, `num_poses`), one per person; updates the count."""
+        if self._crop_landmarker is None:  # one IMAGE-mode landmarker serves counting and crops (memory)
+            self._crop_landmarker = self._create("image")
+        found = _unique(self._run(self._crop_landmarker, rgb))
+        self._last_count_ms, self._count = ts, len(found)
+        return found
+
+    def _restart_tracker(self) -> None:
+        """A fresh VIDEO-mode tracker (timestamps continue): it finds the most prominent person again."""
+        old = self._landmarker
+        self._adopt(self._create("video", 1))
+        if old is not None:
+            old.close()
 
 
 def _unique(whole: Sequence[PoseLandmarks], tiled: Sequence[PoseLandmarks] = ()) -> list[PoseLandmarks]:

@@ -178,6 +178,9 @@ class Profile:
     # Grooming: the face model's and the body model's head yaw may differ by this much
     # before the head-angle rules say `unknown` (set in the profile's [defaults]).
     face_body_max_yaw_diff_deg: float = 30.0
+    # Videos are analysed at most this many frames per second (None: every frame); the
+    # derivation is in the profile's [defaults] and README ("Analysis rate").
+    analysis_fps: float | None = None
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -375,6 +378,12 @@ def parse_profile(data: dict[str, Any], source: str = "") -> Profile:
         raise
 
 
+# The fastest signal judged over time is the leg jiggle (overtime.JIGGLE_BAND_HZ, up to 8 Hz):
+# it needs more than twice that many frames per second (Nyquist), so `analysis_fps` below
+# this is refused. tests/test_overtime.py keeps the two in step.
+MIN_ANALYSIS_FPS = 16.0
+
+
 def _parse_profile(data: dict[str, Any], source: str) -> Profile:
     if data.get("schema") != PROFILE_SCHEMA:
         raise ProfileError(f"{source or 'profile'}: expected schema = \"{PROFILE_SCHEMA}\"")
@@ -385,6 +394,10 @@ def _parse_profile(data: dict[str, Any], source: str) -> Profile:
     min_visibility = _num(defaults.get("min_visibility", 0.5), "defaults.min_visibility")
     if min_visibility is None or not 0.0 <= min_visibility <= 1.0:
         raise ProfileError(f"defaults.min_visibility: expected a number from 0 to 1, got {min_visibility!r}")
+    analysis_fps = _num(defaults.get("analysis_fps"), "defaults.analysis_fps")
+    if analysis_fps is not None and analysis_fps < MIN_ANALYSIS_FPS:
+        raise ProfileError(f"defaults.analysis_fps: at least {MIN_ANALYSIS_FPS:g} frames per second (twice the "
+                           f"fastest leg jiggle judged, 8 Hz), got {analysis_fps:g}")
     known = None if source == "default" else known_rule_ids()
     rules = tuple(_rule(r, defaults, f"rules[{i}]", known) for i, r in enumerate(_tables(data.get("rules", []), "rules")))
     ids = [r.id for r in rules]
@@ -399,6 +412,7 @@ def _parse_profile(data: dict[str, Any], source: str) -> Profile:
         source=source,
         face_body_max_yaw_diff_deg=float(_num(defaults.get("face_body_max_yaw_diff_deg", 30.0),
                                               "defaults.face_body_max_yaw_diff_deg") or 30.0),
+        analysis_fps=float(analysis_fps) if analysis_fps is not None else None,
     )
 
 

@@ -622,11 +622,15 @@ class VideoSource:
     max_fps: when the container claims more (or an unusable rate), drop frames by
         timestamp so at most this many per second are yielded (None = all); dropped
         frames are demuxed and decoded but never converted or analysed.
+    sample_fps: the analysis rate: frames closer together than 1/sample_fps are skipped the
+        same way, without a warning (a chosen rate, not a problem of the file; see the
+        profile's `analysis_fps`).
     frames_read counts decoded frames (including those skipped by stride or max_fps).
     """
 
     def __init__(self, path: str | Path, *, max_side: int | None = None, stride: int = 1,
-                 max_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS, max_fps: float | None = DEFAULT_MAX_FPS):
+                 max_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS, max_fps: float | None = DEFAULT_MAX_FPS,
+                 sample_fps: float | None = None):
         _check_max_side(max_side)
         if int(stride) < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
@@ -637,6 +641,8 @@ class VideoSource:
         self.frames_read = 0
         self.frames_dropped = 0
         self.max_fps = float(max_fps) if max_fps else None
+        self.sample_fps = float(sample_fps) if sample_fps else None
+        self.frames_sampled_out = 0  # skipped by sample_fps (not by max_fps)
         self._iterated = False
         self._closed = False
         _check_file(self.path)
@@ -719,7 +725,9 @@ class VideoSource:
         cap, stride, clock = self._cap, self.stride, self._clock
         raw = self._raw_fps
         fast = self.max_fps is not None and not (math.isfinite(raw) and 0 < raw <= self.max_fps * 1.05)
-        gap_ms = 1000.0 / self.max_fps if fast and self.max_fps else 0.0  # normal clips keep every frame
+        sampled = self.sample_fps is not None and not (math.isfinite(raw) and 0 < raw <= self.sample_fps * 1.05)
+        rates = [r for r, on in ((self.max_fps, fast), (self.sample_fps, sampled)) if on and r]
+        gap_ms = 1000.0 / min(rates) if rates else 0.0  # clips at or below the rates keep every frame
         bgr, pos = self._first, self._first_pos
         self._first = None
         index = 0
@@ -730,7 +738,10 @@ class VideoSource:
             self.frames_read = index + 1
             if bgr is not None:
                 yield Frame(index, ts, _to_rgb(bgr, self.max_side))
-                due = max(due + gap_ms, ts + gap_ms - _FPS_TOLERANCE_MS)  # keeps the mean rate at max_fps
+                # The next frame is due one gap after this one was due: the mean rate is the asked one
+                # (30 -> 20 fps keeps 2 of 3); never sooner than half a gap after this frame (no burst
+                # after a pause).
+                due = max(due + gap_ms, ts + gap_ms / 2)
             index += 1
             if self._closed:
                 return
@@ -742,7 +753,10 @@ class VideoSource:
                     pos = cap.get(cv2.CAP_PROP_POS_MSEC)
                     ts = clock(index, pos)
                     if want and ts < due - _FPS_TOLERANCE_MS:
-                        self.frames_dropped += 1  # too soon after the last analysed frame
+                        if fast:
+                            self.frames_dropped += 1  # too soon after the last analysed frame
+                        else:
+                            self.frames_sampled_out += 1
                     elif want:
                         ok, bgr = cap.retrieve()
                         ok = ok and bgr is not None and bgr.size > 0
@@ -920,11 +934,12 @@ class CameraSource:
 def open_source(path: str | Path, *, max_side: int | None = None, stride: int = 1,
                 max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
                 max_video_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
-                max_fps: float | None = DEFAULT_MAX_FPS) -> VideoSource | ImageSource:
-    """Open a photo or a video by extension (see media_kind); stride and max_fps apply to videos only."""
+                max_fps: float | None = DEFAULT_MAX_FPS, sample_fps: float | None = None) -> VideoSource | ImageSource:
+    """Open a photo or a video by extension (see media_kind); stride, max_fps and sample_fps apply to videos only."""
     if media_kind(path) == "image":
         return ImageSource(path, max_side=max_side, max_pixels=max_image_pixels)
-    return VideoSource(path, max_side=max_side, stride=stride, max_pixels=max_video_pixels, max_fps=max_fps)
+    return VideoSource(path, max_side=max_side, stride=stride, max_pixels=max_video_pixels, max_fps=max_fps,
+                       sample_fps=sample_fps)
 
 
 def prefetch(frames: Iterable[Frame], size: int = 8) -> Iterator[Frame]:

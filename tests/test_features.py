@@ -282,3 +282,26 @@ def test_landmark_smoother_smooths_and_resets():
     sm.reset()
     assert np.allclose(sm(moved, 61 * 33).image, moved.image)      # fresh start
     assert np.allclose(sm(base, 61 * 33 + 5000).image, base.image)  # long gap resets by itself
+
+
+def test_hand_rules_are_judged_when_the_hips_are_below_the_frame():
+    """Filmed close (hips below the frame's edge, arms in view) the learned hand flags still
+    answer: they were all None ("body parts not visible") because the learned stage was gated
+    on the body size, which needs the hips."""
+    from posturecheck.features import compute_features
+    from posturecheck.landmarks import PoseLandmarks
+
+    lm = S.to_landmarks(S.upright())
+    hip_y = float(lm.image[[23, 24], 1].mean())
+    wrist_y = float(lm.image[[15, 16], 1].max())
+    assert wrist_y < 1.0
+    # move the person down until the hips are just below the frame, the arms still inside
+    shift = (1.0 - hip_y) + 0.02
+    image = lm.image.copy()
+    image[:, 1] += shift
+    assert image[[11, 12, 13, 14], 1].max() < 1.0  # shoulders and elbows still in the frame
+    close = PoseLandmarks(image, lm.visibility, lm.presence, lm.world, lm.image_size)
+    f = compute_features(close)
+    assert f.view != "unknown"
+    assert f.hands_on_hips_p is not None and f.hands_in_pockets_p is not None and f.hands_behind_back_p is not None
+    assert np.all(close.image[[23, 24], 1] > 1.0)

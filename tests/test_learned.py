@@ -185,3 +185,23 @@ def test_real_activity_of_each_class(dev, activity, floor):
     items = [f for m, f in dev if m["activity"] == activity]
     right = sum(f.posture == activity for f in items)
     assert right / len(items) >= floor, f"{activity}: {right}/{len(items)}"
+
+
+def test_stacked_ensemble_matches_each_network_on_its_own():
+    """The batched pass (StackedClassifiers) gives every task's probabilities of the 25 networks
+    run one by one, on random and on real-looking inputs, to 1e-9."""
+    models = learned.shipped()
+    stacked = learned.StackedClassifiers(models)
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.normal(0, 2, (64, learned.VECTOR_SIZE)),
+                   learned.pose_vector(S.to_landmarks(S.upright()))[None, :]]).astype(np.float32)
+    got = stacked.proba(x)
+    for name, c in models.tasks.items():
+        assert np.abs(got[name] - c.proba(x)).max() < 1e-9, name
+    lm = S.to_landmarks(S.set_arm(S.upright(), "right", *S.ARM_RAISED))
+    a, b = learned.predict(lm), learned.predict(lm, models)
+    assert a is not None and b is not None
+    for f in ("hand_left", "hand_right", "activity", "feet"):
+        da, db = getattr(a, f), getattr(b, f)
+        assert da.keys() == db.keys() and all(abs(da[k] - db[k]) < 1e-9 for k in da)
+    assert abs(a.legs_crossed - b.legs_crossed) < 1e-9 and abs(a.trunk_lean - b.trunk_lean) < 1e-9

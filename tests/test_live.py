@@ -266,3 +266,44 @@ def test_practice_recordings_never_share_a_name(tmp_path):
     assert len({p.name for p in paths}) == 3 and all(p.is_file() for p in paths)
     assert paths[0].name.endswith("00.mp4") or paths[0].suffix == ".mp4"
     assert paths[1].stem == paths[0].stem + "_2" and paths[2].stem == paths[0].stem + "_3"
+
+
+def test_live_and_offline_give_the_same_verdicts_on_the_same_frames(tmp_path):
+    """One frame loop (FrameAnalyzer) and one end (analyze.finalize): the same frames through the
+    live processor and through `analyze_path` give the same verdict on every frame and the same
+    report (rules, observations incl. the face, warnings)."""
+    import cv2
+
+    from posturecheck.analyze import AnalyzeOptions, analyze_path
+    from posturecheck.face import FaceLandmarks, ReplayFaceEstimator
+    from posturecheck.report import to_json
+
+    lms = replay_landmarks()
+    fx = FIXTURES / "face"
+    mesh = FaceLandmarks.from_dict(json.loads(next(iter(sorted(fx.glob("*.json")))).read_text("utf-8"))["face"])
+    video = tmp_path / "blank.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for _ in lms:
+        w.write(np.zeros((48, 64, 3), np.uint8))
+    w.release()
+    profile = load_profile()
+    offline = analyze_path(video, AnalyzeOptions(standard="men", profile=profile),
+                           estimator=ReplayEstimator(lms, loop=False), face_estimator=ReplayFaceEstimator([mesh]))
+    clock = FakeClock()
+    proc = LiveProcessor(LiveConfig(standard="men", face_interval_ms=100, max_side=0), profile,
+                         estimator_factory=lambda c: ReplayEstimator(lms, loop=False),
+                         face_factory=lambda: ReplayFaceEstimator([mesh]), clock=clock)
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    live = [proc.process(rgb, captured_at=clock.t + (r.timestamp_ms + 0.5) / 1000.0) for r in offline.session.records]
+    assert len(live) == len(offline.session.records) > 100
+    for a, b in zip(offline.session.records, live):
+        assert a.timestamp_ms == b.timestamp_ms
+        assert a.verdicts == b.verdicts, a.index
+    report = proc.finish("en")
+    proc.stop()
+    ref = to_json(offline, "en", "men")
+    assert report is not None
+    assert [(r["id"], r["status"], r["value"]) for r in report["rules"]] == \
+        [(r["id"], r["status"], r["value"]) for r in ref["rules"]]
+    assert report["observations"]["face"] == ref["observations"]["face"] and report["observations"]["face"]["found"]
+    assert report["warnings"] == ref["warnings"] and report["score"] == ref["score"]

@@ -580,3 +580,26 @@ def test_real_side_walks_name_the_forearm(clip_id: str) -> None:
     right = obs["arm_swing"]["right"]
     assert all(u < 0.5 * w for u, w in zip(right["forward_deg"], right["forward_arm_deg"]))
     assert s["walking.arm_swing"].status == FAIL and s["walking.arm_swing"].reason == "arm_swing_forearm_only"
+
+
+def test_analysis_rate_is_derived_from_the_fastest_signal(tmp_path: Path) -> None:
+    """The profile's analysis_fps may not go below twice the jiggle band's top (Nyquist); a
+    30 fps clip sampled at 20 fps keeps 2 of every 3 frames, evenly, without a warning."""
+    from posturecheck.overtime import JIGGLE_BAND_HZ
+    from posturecheck.profile import MIN_ANALYSIS_FPS, ProfileError, load_profile
+    from posturecheck.sources import VideoSource
+
+    assert MIN_ANALYSIS_FPS == 2 * JIGGLE_BAND_HZ[1]
+    shipped = load_profile()
+    assert shipped.analysis_fps is not None and shipped.analysis_fps >= MIN_ANALYSIS_FPS
+    text = (Path(__file__).resolve().parents[1] / "posturecheck" / "profiles" / "default.toml").read_text("utf-8")
+    low = tmp_path / "low.toml"
+    low.write_text(text.replace("analysis_fps = 20", "analysis_fps = 12"), encoding="utf-8")
+    with pytest.raises(ProfileError, match="analysis_fps"):
+        load_profile(low)
+    video = blank_video(tmp_path / "clip.avi", 90)
+    with VideoSource(video, sample_fps=20) as src:
+        stamps = [f.timestamp_ms for f in src]
+        warnings = list(src.warnings)
+    assert 58 <= len(stamps) <= 62 and not warnings
+    assert max(np.diff(stamps)) <= 70  # never more than one frame skipped in a row

@@ -113,3 +113,19 @@ def test_group_photo_counts_others():
     with PoseEstimator(PoseEstimatorOptions(model="full", running_mode="image", num_poses=5)) as est:
         res = est.detect(rgb)
     assert res.people_seen >= 2 and len(res.others) >= 1
+
+
+@needs_dev
+def test_videos_track_one_pose_and_count_the_others_periodically():
+    """VIDEO mode with num_poses=2 tracks one pose per frame and counts everyone on the whole
+    frame at most every people_check_interval_ms (and on the first frame); the count is held
+    in between, so a second person is still reported on every frame."""
+    rgb = read_image(DEV / "img_openpose_wii_standing.jpg", max_side=960)
+    opts = PoseEstimatorOptions(model="full", running_mode="video", num_poses=2, people_check_interval_ms=1000)
+    with PoseEstimator(opts) as est:
+        results = [est.detect(rgb, ts) for ts in (0, 100, 200, 1100)]
+        counts = est._crop_landmarker is not None
+    assert counts and all(r.person is not None for r in results)
+    assert all(r.people_seen >= 2 for r in results)
+    # one tracker run per frame, plus the whole-frame count on frames 0 and 1100 (no crop re-detection here)
+    assert est.runs in (4 + 2, 4 + 2 + 1, 4 + 2 + 2)
