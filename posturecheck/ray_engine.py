@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0     # a cluster address that does not answer a TCP connect in this time is unreachable
 PROBE_TIMEOUT_S = 300.0      # the first task (a worker starting and importing posturecheck) must answer by then
+TASK_CPUS = 1                  # CPUs a drill's task reserves on a node
 TASK_RETRIES = 1             # a task whose worker or node died is run once more, then becomes an error row
 INSTALL_HINT = "pip install 'posturecheck[ray]'"
 
@@ -159,8 +160,10 @@ class RayEngine:
         try:
             self._connect(ray)
             limit = self.max_in_flight or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            task = ray.remote(_run_staged).options(num_cpus=1, max_retries=TASK_RETRIES)
-            queue = list(jobs)
+            task = ray.remote(_run_staged).options(num_cpus=TASK_CPUS, max_retries=TASK_RETRIES)
+            # A task holds TASK_CPUS of a node: its review's OpenCV/x264 threads stay within them.
+            queue = [replace(j, review=replace(j.review, threads=TASK_CPUS))
+                     if j.review is not None and j.review.threads is None else j for j in jobs]
             while queue or pending:
                 while queue and len(pending) < limit:
                     job = queue.pop(0)
