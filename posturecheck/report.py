@@ -13,7 +13,7 @@ from typing import Any
 from .analyze import ClipAnalysis
 from .profile import Profile, Rule
 from .rules import FAIL, PASS
-from .words import VALUE_WORDS, plain_value, seconds, value_text
+from .words import VALUE_WORDS, plain_value, report_value_text, seconds
 
 SCHEMA = "posturecheck.analysis/1"
 
@@ -326,15 +326,7 @@ def to_text(report: dict[str, Any], lang: str = "en", profile: Profile | None = 
     rows = [((L["id"],) if ids else ()) + (L["rule"], L["status"], L["value"], L["limit"], L["failed"], L["advice"])]
     for r in report["rules"]:
         ff = "-" if r["fail_fraction"] is None or photo or r["status"] == "unknown" else f"{100 * r['fail_fraction']:.0f}%"
-        val = r["value"] if r["value"] is not None else r.get("observed")
-        rule = None
-        if profile is not None:
-            try:
-                rule = profile.rule(r["id"])
-            except KeyError:
-                rule = None
-        shown = (value_text(rule, val, r.get("reason") if r["status"] == "fail" else None, lang, report.get("standard"))
-                 if rule is not None else _fmt_value(val, lang))
+        shown = report_value_text(r, profile, lang, report.get("standard"))
         rows.append(((r["id"],) if ids else ()) + (r.get("title") or r["id"], st[r["status"]], shown,
                                                    r["limit"] or "-", ff, "" if r["status"] == "pass" else r["message"]))
     n = len(rows[0]) - 1

@@ -91,6 +91,21 @@ def plain_value(v: Any, lang: str) -> str:
     return str(v)
 
 
+def report_value_text(row: dict[str, Any], profile: Any, lang: str, standard: str | None = None) -> str:
+    """A JSON report rule row's measured value in words (its rule from `profile` decides how),
+    or plainly when the profile does not know the rule. One reading for the CLI and the app."""
+    val = row.get("value") if row.get("value") is not None else row.get("observed")
+    rule = None
+    if profile is not None:
+        try:
+            rule = profile.rule(row["id"])
+        except KeyError:
+            rule = None
+    if rule is None:
+        return plain_value(val, lang)
+    return value_text(rule, val, row.get("reason") if row.get("status") == "fail" else None, lang, standard)
+
+
 def value_text(rule: Rule, value: Any, reason: str | None, lang: str, standard: str | None = None) -> str:
     """What was measured for one rule, in words: the check's kind and unit decide how it reads."""
     if value is None:

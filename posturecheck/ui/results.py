@@ -11,7 +11,7 @@ import streamlit as st
 
 from ..profile import Profile
 from ..report import ACTIVITY_WORDS, rule_message
-from ..words import plain_value, seconds, value_text
+from ..words import report_value_text, seconds
 from ..session import FrameRecord, frame_durations
 from .common import lang, profile, status_word, tr
 
@@ -66,15 +66,7 @@ def rule_rows(report: dict[str, Any], prof: Profile | None = None) -> list[dict[
     photo = report.get("kind") == "image"
     rows = []
     for r in report.get("rules", []):
-        val = r.get("value") if r.get("value") is not None else r.get("observed")
-        rule = None
-        if prof is not None:
-            try:
-                rule = prof.rule(r["id"])
-            except KeyError:
-                rule = None
-        value = (value_text(rule, val, r.get("reason") if r["status"] == "fail" else None, lg, report.get("standard"))
-                 if rule is not None else plain_value(val, lg))
+        value = report_value_text(r, prof, lg, report.get("standard"))
         ff = r.get("fail_fraction")
         rows.append({
             "id": r["id"], "status": r["status"], "title": r.get("title", r["id"]), "severity": r.get("severity", ""),
