@@ -665,8 +665,26 @@ def _merge(rule_id: str, parts: Sequence[RuleSummary], same_timeline: bool) -> R
         known_s = sum(p.known_s for p in known)
         ff = sum((p.fail_fraction or 0.0) * p.known_s for p in known) / known_s if known_s > 0 else 0.0
     intervals = tuple(sorted((i for p in fails for i in p.intervals), key=lambda i: (i.start_s, i.end_s)))
+    if same_timeline:  # several checks failing at once are one violation of the rule, not one per check
+        intervals = _union(intervals, set(fails[0].intervals) if fails else set())
     return RuleSummary(rule_id, FAIL if fails else PASS, lead.value, round(ff, 4), round(known_s, 3), intervals,
                        lead.reason)
+
+
+def _union(intervals: Sequence[Interval], preferred: set[Interval]) -> tuple[Interval, ...]:
+    """Overlapping intervals (sorted by start) joined into one; its peak is a `preferred`
+    (the leading check's) interval's where the joined ones include one, else the first's."""
+    out: list[list[Interval]] = []
+    for i in intervals:
+        if out and i.start_s <= max(j.end_s for j in out[-1]):
+            out[-1].append(i)
+        else:
+            out.append([i])
+    joined = []
+    for group in out:
+        peak = next((j for j in group if j in preferred), group[0]).peak_value
+        joined.append(Interval(group[0].rule_id, group[0].start_s, max(j.end_s for j in group), peak))
+    return tuple(joined)
 
 
 def _is_number(v: Any) -> bool:

@@ -603,3 +603,20 @@ def test_analysis_rate_is_derived_from_the_fastest_signal(tmp_path: Path) -> Non
         warnings = list(src.warnings)
     assert 58 <= len(stamps) <= 62 and not warnings
     assert max(np.diff(stamps)) <= 70  # never more than one frame skipped in a row
+
+
+def test_two_checks_failing_at_once_are_one_violation():
+    """A rule whose two checks fail over the same span (arm swing: forearm only, and the upper
+    arm's swing too small) lists one violation there, with the leading check's peak."""
+    from posturecheck import overtime
+    from posturecheck.session import Interval, RuleSummary
+
+    rid = "walking.arm_swing"
+    forearm = RuleSummary(rid, "fail", True, 1.0, 3.0, (Interval(rid, 1.56, 3.44, True),), "arm_swing_forearm_only")
+    upper = RuleSummary(rid, "fail", 2.1, 1.0, 3.0, (Interval(rid, 1.56, 3.44, 2.1), Interval(rid, 5.0, 6.0, 3.0)),
+                        "arm_swing_forward_deg")
+    merged = overtime._merge(rid, [forearm, upper], same_timeline=True)
+    assert merged.intervals == (Interval(rid, 1.56, 3.44, True), Interval(rid, 5.0, 6.0, 3.0))
+    # several activities (not one timeline) keep their own intervals
+    apart = overtime._merge(rid, [forearm, upper], same_timeline=False)
+    assert len(apart.intervals) == 3
