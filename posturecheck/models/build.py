@@ -240,8 +240,8 @@ def input_normalization(meta: mdschema.ModelMetadataT) -> tuple[list[float], lis
     raise ValueError("input tensor has no NormalizationOptions")
 
 
-def landmark_metadata(variant: str, n_outputs: int) -> bytes:
-    """TFLite ModelMetadata flatbuffer (identifier M001) for a landmark model."""
+def rgb_input_metadata(size: int) -> "mdschema.TensorMetadataT":
+    """Metadata of a model's RGB image input: size × size, float32 in [0, 1] (pixel / 255)."""
     norm = mdschema.NormalizationOptionsT()
     norm.mean, norm.std = [0.0], [255.0]
     unit = mdschema.ProcessUnitT()
@@ -255,8 +255,14 @@ def landmark_metadata(variant: str, n_outputs: int) -> bytes:
     stats.min, stats.max = [0.0], [1.0]
     image = mdschema.TensorMetadataT()
     image.name = "image"
-    image.description = "RGB image 256x256, float32 in [0, 1] (pixel / 255)."
+    image.description = f"RGB image {size}x{size}, float32 in [0, 1] (pixel / 255)."
     image.content, image.processUnits, image.stats = content, [unit], stats
+    return image
+
+
+def landmark_metadata(variant: str, n_outputs: int) -> bytes:
+    """TFLite ModelMetadata flatbuffer (identifier M001) for a landmark model."""
+    image = rgb_input_metadata(256)
     outputs = []
     for name, description in LANDMARK_OUTPUTS[:n_outputs]:
         tensor = mdschema.TensorMetadataT()

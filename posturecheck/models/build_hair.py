@@ -43,6 +43,7 @@ from posturecheck.models.build import (
     default_cache_dir,
     load_model,
     mdschema,
+    rgb_input_metadata,
     serialize_model,
     sha256,
     tflschema,
@@ -100,21 +101,7 @@ def read_source(path: Path) -> bytes:
 
 def hair_metadata() -> bytes:
     """TFLite ModelMetadata flatbuffer (identifier M001) for the hair segmenter."""
-    norm = mdschema.NormalizationOptionsT()
-    norm.mean, norm.std = [0.0], [255.0]
-    unit = mdschema.ProcessUnitT()
-    unit.optionsType, unit.options = mdschema.ProcessUnitOptions.NormalizationOptions, norm
-    props = mdschema.ImagePropertiesT()
-    props.colorSpace = mdschema.ColorSpaceType.RGB
-    content = mdschema.ContentT()
-    content.contentPropertiesType = mdschema.ContentProperties.ImageProperties
-    content.contentProperties = props
-    stats = mdschema.StatsT()
-    stats.min, stats.max = [0.0], [1.0]
-    image = mdschema.TensorMetadataT()
-    image.name = "image"
-    image.description = f"RGB image {INPUT_SIZE}x{INPUT_SIZE}, float32 in [0, 1] (pixel / 255)."
-    image.content, image.processUnits, image.stats = content, [unit], stats
+    image = rgb_input_metadata(INPUT_SIZE)
     oprops = mdschema.ImagePropertiesT()
     oprops.colorSpace = mdschema.ColorSpaceType.GRAYSCALE
     ocontent = mdschema.ContentT()
