@@ -15,6 +15,7 @@ Usage statistics are switched off (`RAY_USAGE_STATS_ENABLED=0`) before connectin
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import os
 import socket
 import tempfile
@@ -31,6 +32,7 @@ CONNECT_TIMEOUT_S = 10.0     # a cluster address that does not answer a TCP conn
 PROBE_TIMEOUT_S = 300.0      # the first task (a worker starting and importing posturecheck) must answer by then
 TASK_CPUS = 1                  # CPUs a drill's task reserves on a node
 TASK_RETRIES = 1             # a task whose worker or node died is run once more, then becomes an error row
+DRIVER_STOP_S = 30.0         # after the last result, the driver process has this long to disconnect
 INSTALL_HINT = "pip install 'posturecheck[ray]'"
 
 
@@ -104,6 +106,16 @@ def lost_result(job: _Job, exc: BaseException) -> ReviewResult:
     return ReviewResult(job.path, error=msg, error_code="worker_died")
 
 
+def cluster_lost_result(job: _Job, address: str) -> ReviewResult:
+    """The error row of a drill not finished because the whole cluster (its head) stopped answering."""
+    name = Path(job.path).name
+    msg = (f"{name}：Ray 集群 {address} 中途停止响应，该文件未完成；已完成的文件已保存，请在集群恢复后重新分析此文件"
+           if job.review.lang == "zh" else
+           f"{name}: the Ray cluster at {address} stopped answering mid-batch; this file was not finished (the "
+           "finished ones are kept); analyse it again when the cluster is back")
+    return ReviewResult(job.path, error=msg, error_code="cluster_lost")
+
+
 def _write_files(out_dir: str, files: dict[str, bytes]) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -152,37 +164,47 @@ class RayEngine:
                               "请在每个节点上安装相同版本")
 
     def run(self, jobs: Sequence[_Job], done: DoneFn) -> None:
-        """Submit one task per job (at most max_in_flight at once) and report each as it finishes."""
+        """Submit one task per job (at most max_in_flight at once) and report each as it finishes.
+
+        The Ray driver runs in a child process: when the cluster's head dies mid-batch, Ray ends
+        its driver process at once (no exception reaches Python). The child's death then costs
+        only the drills not yet finished: each becomes an error row, the finished ones are kept.
+        """
         if not jobs:
             return
-        ray = _ray()
-        pending: dict[Any, _Job] = {}
+        _ray()  # fail fast (install hint) before starting the driver process
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        log_path = _driver_log_path()
+        proc = ctx.Process(target=_drive, name="posturecheck-ray-driver", daemon=True,
+                           args=(self.address, self.max_in_flight, list(jobs), child,
+                                 None if log_path is None else str(log_path)))
+        proc.start()
+        child.close()
+        left = {j.index: j for j in jobs}
         try:
-            self._connect(ray)
-            limit = self.max_in_flight or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            task = ray.remote(_run_staged).options(num_cpus=TASK_CPUS, max_retries=TASK_RETRIES)
-            # A task holds TASK_CPUS of a node: its review's OpenCV/x264 threads stay within them.
-            queue = [replace(j, review=replace(j.review, threads=TASK_CPUS))
-                     if j.review is not None and j.review.threads is None else j for j in jobs]
-            while queue or pending:
-                while queue and len(pending) < limit:
-                    job = queue.pop(0)
-                    data = _read_input(job.path)
-                    if data is None:  # missing, a folder, no permission: the same error row as the local engine
-                        done(*_run_job(job))
-                        continue
-                    pending[task.remote(job, data)] = job
-                    del data
-                if not pending:
-                    continue
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    job = pending.pop(ref)
-                    done(job.index, self._collect(ray, ref, job))
+            while left:
+                try:
+                    kind, payload = parent.recv()
+                except (EOFError, OSError):
+                    break  # the driver process is gone
+                if kind == "error":
+                    message, message_zh = payload
+                    raise EngineError(message, message_zh)
+                index, result = payload
+                left.pop(index, None)
+                done(index, result)
         finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            ray.shutdown()
+            proc.join(DRIVER_STOP_S)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            parent.close()
+        if left:
+            logger.info("the Ray driver stopped (exit code %s) with %d drills unfinished; Ray's messages: %s",
+                           proc.exitcode, len(left), log_path or "the terminal")
+            for job in sorted(left.values(), key=lambda j: j.index):
+                done(job.index, cluster_lost_result(job, self.address))
 
     @staticmethod
     def _collect(ray: Any, ref: Any, job: _Job) -> ReviewResult:
@@ -198,3 +220,59 @@ class RayEngine:
         if result.out_dir is not None and files:
             _write_files(result.out_dir, files)
         return result
+
+
+def _driver_log_path() -> Path | None:
+    """Where the driver process's own output goes (Ray prints its raylet logs there, not on the
+    terminal); None when the folder cannot be made (Ray's messages then reach the terminal)."""
+    from .history import default_home
+
+    folder = default_home() / "logs"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / "ray-driver.log"
+
+
+def _drive(address: str, max_in_flight: int | None, jobs: list[_Job], conn: Any, log_path: str | None) -> None:
+    """The driver process: connect, submit, send ("result", (index, result)) per drill or ("error", texts)."""
+    if log_path is not None:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    ray = _ray()
+    pending: dict[Any, _Job] = {}
+    engine = RayEngine(address, max_in_flight=max_in_flight)
+    try:
+        try:
+            engine._connect(ray)
+        except EngineError as exc:
+            conn.send(("error", (str(exc), exc.message_zh)))
+            return
+        limit = max_in_flight or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        task = ray.remote(_run_staged).options(num_cpus=TASK_CPUS, max_retries=TASK_RETRIES)
+        # A task holds TASK_CPUS of a node: its review's OpenCV/x264 threads stay within them.
+        queue = [replace(j, review=replace(j.review, threads=TASK_CPUS))
+                 if j.review is not None and j.review.threads is None else j for j in jobs]
+        while queue or pending:
+            while queue and len(pending) < limit:
+                job = queue.pop(0)
+                data = _read_input(job.path)
+                if data is None:  # missing, a folder, no permission: the same error row as the local engine
+                    conn.send(("result", _run_job(job)))
+                    continue
+                pending[task.remote(job, data)] = job
+                del data
+            if not pending:
+                continue
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                job = pending.pop(ref)
+                conn.send(("result", (job.index, RayEngine._collect(ray, ref, job))))
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        ray.shutdown()
+        conn.close()

@@ -8,6 +8,7 @@ for the machine's network address, so every connection stays on loopback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -48,8 +50,9 @@ def free_port() -> int:
 HEAD_SESSION: dict[str, int] = {}
 
 
-@pytest.fixture(scope="module")
-def ray_address():
+@contextlib.contextmanager
+def ray_head() -> Iterator[str]:
+    """A throwaway head node on 127.0.0.1 (2 CPUs); yields its address, stops it on exit."""
     cli = _ray_cli()
     if cli is None:
         reason = "Ray is not installed (pip install -e '.[test]' installs it)"
@@ -85,6 +88,12 @@ def ray_address():
         proc.wait(10)
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    with ray_head() as address:
+        yield address
 
 
 def blank_clip(path: Path, frames: int = 30) -> Path:
@@ -264,3 +273,41 @@ def test_a_worker_killed_twice_costs_only_its_own_drill(ray_address, tmp_path):
     rows = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(rows) == 4 and "worker or node was lost" in rows[1]
     assert (out / "b" / "report.html").is_file() and not (out / "a_long").exists()
+
+
+def test_a_head_that_dies_mid_batch_keeps_the_finished_drills_and_says_so(tmp_path):
+    """The whole cluster goes (its head killed) while the second of three drills runs: the first drill's
+    review is kept, the other two are error rows saying the cluster stopped answering, the summary is
+    written, one line per file, no Ray log dump or traceback on the terminal."""
+    folder = tmp_path / "drills"
+    folder.mkdir()
+    blank_clip(folder / "a.avi")
+    blank_clip(folder / "b_long.avi", frames=1500)
+    blank_clip(folder / "c.avi")
+    out = tmp_path / "review"
+    with ray_head() as address:
+        env = {**os.environ, **LOOPBACK_ENV, "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8",
+               "POSTURECHECK_HOME": str(tmp_path / "home")}
+        proc = subprocess.Popen([sys.executable, "-m", "posturecheck", "analyze", str(folder), "--report", str(out),
+                                 "--engine", "ray", "--address", address, "--workers", "1", "--model", "lite",
+                                 "--no-face", "--lang", "en"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 300
+            while not (out / "a" / "report.html").is_file():
+                assert proc.poll() is None and time.monotonic() < deadline, "the first drill never finished"
+                time.sleep(0.2)
+            os.killpg(HEAD_SESSION[address], signal.SIGKILL)  # head: GCS, raylet and its workers at once
+            stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 1, stderr
+    lost = "the Ray cluster at " + address + " stopped answering mid-batch"
+    assert f"b_long.avi: {lost}" in stderr and f"c.avi: {lost}" in stderr, stderr
+    assert "Traceback" not in stderr and "raylet" not in stderr.lower(), stderr
+    assert "a.avi: " in stdout
+    rows = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 4 and sum("stopped answering" in r for r in rows) == 2
+    assert (out / "a" / "report.html").is_file() and not (out / "b_long").exists()
+    assert (tmp_path / "home" / "logs" / "ray-driver.log").is_file()  # Ray's own messages went there
