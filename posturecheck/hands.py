@@ -344,7 +344,6 @@ class HandEstimator(NativeTask):
         block_telemetry()  # before the task runner starts its usage logger
         self._adopt(vision.HandLandmarker.create_from_options(task_options))
         self._last_ts: int | None = None
-        self._rgb: np.ndarray | None = None
         logger.debug("HandLandmarker ready: %s (%s mode)", self.model_path, self.options.running_mode)
 
     def run_image(self, rgb: np.ndarray) -> list[CropHand]:
@@ -366,9 +365,9 @@ class HandEstimator(NativeTask):
                                   float(cat.score) if cat else 0.0))
         return hands
 
-    def _run_crop(self, crop: HandCrop) -> list[CropHand]:
-        assert self._rgb is not None
-        image, *_ = crop_square(self._rgb, crop.cx, crop.cy, crop.size, self.options.crop_size)
+    def run_crop(self, rgb: np.ndarray, crop: HandCrop) -> list[CropHand]:
+        """All hands the model finds on one crop of `rgb` (resized to `crop_size`), normalised to the crop."""
+        image, *_ = crop_square(rgb, crop.cx, crop.cy, crop.size, self.options.crop_size)
         return self.run_image(image)
 
     def _check_timestamp(self, timestamp_ms: int) -> None:
@@ -392,11 +391,7 @@ class HandEstimator(NativeTask):
         if pose is None:
             return HandsResult(int(timestamp_ms), None, None)
         h, w = rgb.shape[:2]
-        self._rgb = rgb
-        try:
-            return locate_hands((w, h), pose, self._run_crop, self.options, timestamp_ms)
-        finally:
-            self._rgb = None
+        return locate_hands((w, h), pose, lambda crop: self.run_crop(rgb, crop), self.options, timestamp_ms)
 
 
 def create_hand_estimator(options: HandEstimatorOptions | None = None) -> HandEstimator:
