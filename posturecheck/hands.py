@@ -74,6 +74,7 @@ class HandEstimatorOptions:
     crop_hands: float = 2.4              # crop side in hand lengths
     crop_shift: float = 0.35             # crop centre moved this many hand lengths from the wrist towards the hand
     min_crop_px: float = 16.0            # a smaller crop (a far-away hand) is not run
+    merge_crop_overlap: float = 0.5      # wrist crops sharing this fraction of the smaller one become one crop (above 1: never)
     max_wrist_offset: float = 1.0        # a hand's wrist farther than this (hand lengths) from a pose wrist is not the trainee's
     same_hand_max_offset: float = 0.5    # two finds are one hand if their points differ by less than this (palm lengths, mean)
     model_path: str | None = None
@@ -86,14 +87,15 @@ class HandEstimatorOptions:
         if self.crop_size < 64:
             raise ValueError("crop_size must be >= 64")
         for name in ("hand_per_forearm", "hand_per_knuckles", "hand_per_shoulders", "crop_hands",
-                     "min_crop_px", "max_wrist_offset", "same_hand_max_offset"):
+                     "min_crop_px", "max_wrist_offset", "same_hand_max_offset", "merge_crop_overlap"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")
 
 
 @dataclass(frozen=True)
 class HandCrop:
-    """A square crop around one pose wrist: centre and side in frame pixels, and the hand length used."""
+    """A square crop around one pose wrist ("left"/"right"), or around both ("both": the wrists are
+    close, e.g. hands clasped): centre and side in frame pixels, and the (larger) hand length used."""
 
     side: str
     cx: float
@@ -256,6 +258,20 @@ def wrist_crop(pose: PoseLandmarks, side: str, options: HandEstimatorOptions) ->
     return HandCrop(side, float(x + shift[0]), float(y + shift[1]), options.crop_hands * hand, hand)
 
 
+def crop_overlap(a: HandCrop, b: HandCrop) -> float:
+    """Area shared by two crops, as a fraction of the smaller one."""
+    ix = min(a.cx + a.size / 2, b.cx + b.size / 2) - max(a.cx - a.size / 2, b.cx - b.size / 2)
+    iy = min(a.cy + a.size / 2, b.cy + b.size / 2) - max(a.cy - a.size / 2, b.cy - b.size / 2)
+    return max(0.0, ix) * max(0.0, iy) / min(a.size, b.size) ** 2
+
+
+def merge_crops(a: HandCrop, b: HandCrop) -> HandCrop:
+    """The square around both crops (one model run instead of two for hands close together)."""
+    x0, x1 = min(a.cx - a.size / 2, b.cx - b.size / 2), max(a.cx + a.size / 2, b.cx + b.size / 2)
+    y0, y1 = min(a.cy - a.size / 2, b.cy - b.size / 2), max(a.cy + a.size / 2, b.cy + b.size / 2)
+    return HandCrop("both", (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0), max(a.hand_px, b.hand_px))
+
+
 def _palm_len(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[HAND_MIDDLE_MCP, :2] - points[HAND_WRIST, :2]))
 
@@ -308,14 +324,18 @@ def assign_sides(hands: Sequence[np.ndarray], pose: PoseLandmarks, hand_px: dict
 def locate_hands(frame_size: tuple[int, int], pose: PoseLandmarks,
                  run_crop: Callable[[HandCrop], Sequence[CropHand]],
                  options: HandEstimatorOptions, timestamp_ms: int = 0) -> HandsResult:
-    """The trainee's hands: crop around each wrist, run `run_crop` on each crop (the model,
-    or a replay), map the points to the frame, merge duplicates and assign sides."""
+    """The trainee's hands: crop around each wrist (one crop for both when they overlap by
+    `merge_crop_overlap`), run `run_crop` on each crop (the model, or a replay), map the
+    points to the frame, merge duplicate finds and assign sides."""
     if tuple(pose.image_size) != tuple(frame_size):
         raise ValueError(f"pose landmarks are for a {pose.image_size} frame, got a {frame_size} frame")
     crops = tuple(c for c in (wrist_crop(pose, s, options) for s in SIDES) if c is not None)
+    hand_px = {c.side: c.hand_px for c in crops}
+    if len(crops) == 2 and crop_overlap(*crops) >= options.merge_crop_overlap:
+        crops = (merge_crops(*crops),)
     found = [(crop, hand, crop.to_frame(hand.points)) for crop in crops for hand in run_crop(crop)]
     distinct = merge_duplicates(found, options)
-    chosen = assign_sides([pts for _, _, pts in distinct], pose, {c.side: c.hand_px for c in crops}, options)
+    chosen = assign_sides([pts for _, _, pts in distinct], pose, hand_px, options)
     out: dict[str, HandLandmarks | None] = {s: None for s in SIDES}
     for side, i in chosen.items():
         crop, hand, pts = distinct[i]

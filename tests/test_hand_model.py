@@ -155,7 +155,7 @@ def test_hand_stage_on_the_photo_matches_its_fixture(photo_id: str) -> None:
     """The model still gives the committed fixture's hands (so the logic tests replay real answers)."""
     rec = json.loads((FIXTURES / f"{photo_id}.json").read_text())
     pose = PoseLandmarks.from_dict(rec["pose"])
-    with HandEstimator() as est:
+    with HandEstimator(HandEstimatorOptions(**rec["options"])) as est:
         result = est.detect(_photo(rec["source"]), 0, pose)
     assert result.hands_seen == rec["hands_seen"]
     for side in ("left", "right"):

@@ -18,7 +18,7 @@ import pytest
 
 from posturecheck.face import crop_square
 from posturecheck.hands import (SIDES, CropHand, HandCrop, HandEstimatorOptions, HandsResult,
-                                assign_sides, hand_length_px, locate_hands, wrist_crop)
+                                assign_sides, crop_overlap, hand_length_px, locate_hands, wrist_crop)
 from posturecheck.landmarks import LM, PoseLandmarks
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hands"
@@ -47,9 +47,13 @@ def replay(rec: dict):
     return run
 
 
-def locate(rec: dict, options: HandEstimatorOptions = OPTIONS) -> HandsResult:
+def options_of(rec: dict) -> HandEstimatorOptions:
+    return dataclasses.replace(OPTIONS, **rec.get("options", {}))
+
+
+def locate(rec: dict) -> HandsResult:
     pose = pose_of(rec)
-    return locate_hands(pose.image_size, pose, replay(rec), options)
+    return locate_hands(pose.image_size, pose, replay(rec), options_of(rec))
 
 
 def mirrored(rec: dict) -> dict:
@@ -110,12 +114,29 @@ def test_assigned_hand_starts_at_its_wrist(photo_id: str) -> None:
 
 
 def test_clasped_hands_seen_by_both_crops_count_once() -> None:
-    rec = load("img_tfpose_bench_hands_clasped")
+    rec = load("img_tfpose_bench_hands_clasped_separate_crops")
+    assert [c["crop"]["side"] for c in rec["crops"]] == ["left", "right"]
     assert sum(len(c["hands"]) for c in rec["crops"]) == 4  # each crop holds both hands
     result = locate(rec)
     assert result.hands_seen == 2
     assert result.left is not None and result.right is not None
     assert float(np.linalg.norm(result.left.wrist_px - result.right.wrist_px)) > result.left.palm_px
+
+
+def test_close_wrists_share_one_crop_and_get_the_same_hands() -> None:
+    merged, separate = load("img_tfpose_bench_hands_clasped"), load("img_tfpose_bench_hands_clasped_separate_crops")
+    one, two = locate(merged), locate(separate)
+    assert [c.side for c in one.crops] == ["both"] and len(two.crops) == 2
+    a, b = two.crops
+    assert crop_overlap(a, b) >= OPTIONS.merge_crop_overlap
+    box = one.crops[0]
+    for c in (a, b):  # the merged crop holds both wrist crops
+        assert box.cx - box.size / 2 <= c.cx - c.size / 2 + 1e-9 and c.cx + c.size / 2 <= box.cx + box.size / 2 + 1e-9
+        assert box.cy - box.size / 2 <= c.cy - c.size / 2 + 1e-9 and c.cy + c.size / 2 <= box.cy + box.size / 2 + 1e-9
+    for side in SIDES:  # same physical hand on each side, whichever way it was cropped
+        p, q = one.side(side), two.side(side)
+        assert p is not None and q is not None
+        assert np.linalg.norm(p.points[:, :2] - q.points[:, :2], axis=1).mean() < OPTIONS.same_hand_max_offset * p.palm_px
 
 
 @pytest.mark.parametrize("photo_id", IDS)
@@ -135,11 +156,12 @@ def test_sides_follow_position_not_handedness_labels(photo_id: str) -> None:
 
 
 def test_order_of_finds_does_not_matter() -> None:
-    rec = load("img_tfpose_bench_hands_clasped")
+    rec = load("img_tfpose_bench_hands_clasped_separate_crops")
     for c in rec["crops"]:
         c["hands"].reverse()
+    rec["crops"].reverse()
     result = locate(rec)
-    want = locate(load("img_tfpose_bench_hands_clasped"))
+    want = locate(load("img_tfpose_bench_hands_clasped_separate_crops"))
     for side in SIDES:
         assert result.side(side).points == pytest.approx(want.side(side).points, abs=1e-9)
 
@@ -186,6 +208,7 @@ def test_unseen_or_outside_wrist_gets_no_crop() -> None:
     assert wrist_crop(outside, "right", OPTIONS) is None
     result = locate_hands(pose.image_size, hidden, replay(rec), OPTIONS)
     assert [c.side for c in result.crops] == ["right"] and result.left is None
+    assert result.right is not None
 
 
 def test_no_hand_size_or_tiny_hand_gets_no_crop() -> None:
@@ -243,7 +266,8 @@ def test_pose_for_another_frame_size_is_refused() -> None:
 
 
 @pytest.mark.parametrize("bad", [dict(running_mode="live"), dict(num_hands_per_crop=0), dict(crop_size=32),
-                                 dict(crop_hands=0.0), dict(max_wrist_offset=-1.0)])
+                                 dict(crop_hands=0.0), dict(max_wrist_offset=-1.0),
+                                 dict(merge_crop_overlap=0.0)])
 def test_bad_options_fail_fast(bad: dict) -> None:
     with pytest.raises(ValueError):
         HandEstimatorOptions(**bad)
