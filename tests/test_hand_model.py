@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import test_offline as offline
 from test_models import model_metadata, normalization, zip_data_offsets
 
 from mediapipe.tasks.metadata import schema_py_generated as tflschema
@@ -164,3 +167,32 @@ def test_hand_stage_on_the_photo_matches_its_fixture(photo_id: str) -> None:
         if hand is not None:
             err = np.abs(hand.points[:, :2] - np.array(want["points"])[:, :2]).max()
             assert err < 0.02 * hand.crop.size, (side, err)
+
+
+HAND_STAGE = """
+import json, time, numpy as np
+from posturecheck.hands import HandEstimator
+from posturecheck.landmarks import PoseLandmarks
+pose = PoseLandmarks.from_dict(json.load(open(%r))["pose"])
+w, h = pose.image_size
+with HandEstimator() as est:
+    result = est.detect(np.zeros((h, w, 3), np.uint8), 0, pose)
+    print("CROPS", len(result.crops))
+time.sleep(%f)
+"""
+
+
+@offline.needs_netns
+def test_hand_stage_resolves_no_name(tmp_path: Path) -> None:
+    """Run inside a network namespace whose only resolver logs every lookup (tests/test_offline.py;
+    its positive control shows the bare Tasks runtime looks up its logging host): the hand stage
+    loads its bundle from the package and looks up no host."""
+    probe = offline.Probe(tmp_path)
+    try:
+        code = HAND_STAGE % (str(FIXTURES / "img_moore_man_red_jacket.json"), offline.SETTLE_S)
+        res = subprocess.run(probe.cmd(sys.executable, "-c", code), env=offline.env(tmp_path / "home"),
+                             capture_output=True, text=True, timeout=180)
+        assert "CROPS 2" in res.stdout, res.stderr[-2000:]
+        assert probe.names() == []
+    finally:
+        probe.close()
