@@ -7,16 +7,19 @@ checks and strictly increasing `timestamp_ms` in VIDEO mode. The bundled model
 small for the palm detector's 192 px input, so the model runs on a square crop around each
 visible wrist of the trainee's pose (sized from the forearm, the pose's hand points and the
 shoulders), upscaled to `crop_size`. The 21 points are mapped back to frame pixels and each
-hand found is given to the pose's left or right wrist by distance; MediaPipe's handedness
-label is kept for information only (it assumes a mirrored, selfie view, and a crop holding
-both hands makes it ambiguous).
+hand found is given to the pose's left or right wrist by distance. MediaPipe's handedness
+label is kept for information only: its documentation describes it as assuming a mirrored
+(selfie) image, a mirrored camera feed flips it, and it can be wrong (on the 30 unmirrored dev
+photos it named the subject's own side for 33 of the 35 hands assigned here, the other 2
+with scores 0.65 and 0.82).
 
 Running mode: the landmarker always runs in the Tasks IMAGE mode, one call per crop. VIDEO
 mode tracks a hand from the previous call's landmarks in the previous *input's*
 coordinates; the crop moves and changes size with the wrist every frame, and the two
 wrists' crops would alternate through one tracker, so the tracked region would be stale
-(the same reason as in `face.py`). IMAGE mode runs the palm detector on every crop; its
-cost is the price (see the measurements in the hands issue). `running_mode="video"` keeps
+(the same reason as in `face.py`). IMAGE mode runs the palm detector on every crop; that
+is the price (scripts/benchmark_hands.py: about 20-35 ms per frame for one hand, 40-70 ms
+for two on this project's 2-core test machine, so the stage runs at a reduced rate). `running_mode="video"` keeps
 the VIDEO contract for callers (strictly increasing timestamps). No pixels are kept.
 """
 

@@ -54,6 +54,7 @@ from posturecheck.models.build import (
     serialize_model,
     sha256,
     source,
+    tflschema,
     write_manifest,
     write_task,
 )
@@ -103,16 +104,18 @@ CHANGES = (
     f"ZIP at {ZIP_ALIGN}-byte aligned offsets, fixed timestamps, as the pose bundles.",
 )
 LIMITS = (
-    "Handedness follows MediaPipe's convention (labels 0 = Left, 1 = Right, decided as if "
-    "the image were mirrored, i.e. a selfie view); posturecheck.hands assigns hands to the "
-    "pose's wrists by position instead.",
+    "Handedness labels as the Tasks graph hard-codes them (0 = Left, 1 = Right); MediaPipe "
+    "documents them as assuming a mirrored image, and they can be wrong: posturecheck.hands "
+    "assigns hands to the pose's wrists by position instead.",
     "The palm detector wants a hand that fills a fair part of its 192 px input: in "
     "full-body frames run it on a crop around the pose's wrist (posturecheck.hands).",
 )
 
 
-def _check_shapes(model_name: str, model: object, inputs: list, outputs: list) -> None:
-    sg = model.subgraphs[0]  # type: ignore[attr-defined]
+def _check_shapes(model_name: str, model: tflschema.ModelT, inputs: list[int],
+                  outputs: list[list[int]]) -> None:
+    """Fail unless the model has exactly these input and output shapes."""
+    sg = model.subgraphs[0]
     got_in = [list(map(int, sg.tensors[i].shape)) for i in sg.inputs]
     got_out = [list(map(int, sg.tensors[i].shape)) for i in sg.outputs]
     if got_in != [inputs] or got_out != outputs:
