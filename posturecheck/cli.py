@@ -76,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reference pose (see `posturecheck reference list`, or a .json path): adds "
                         "observations.reference, a 0-100 similarity and the joints that differ most")
 
+    lu = sub.add_parser("lineup", help="line-up inspection: judge every person in a photo (or a clip's best frame), "
+                                       "left to right")
+    lu.add_argument("path", metavar="PHOTO|CLIP", type=Path)
+    lu.add_argument("--standard", choices=("men", "women"),
+                    help="the standard everyone in the line is judged to (hand/feet variants, grooming)")
+    lu.add_argument("--model", default="full", help="lite, full, heavy or a .task path (default: full)")
+    lu.add_argument("--profile", type=Path, help="rule profile TOML (default: the shipped profile)")
+    lu.add_argument("--no-face", action="store_true", help="skip the face stage (grooming.* rules)")
+    lu.add_argument("--lang", choices=("zh", "en"), default=_default_lang())
+    lu.add_argument("--format", choices=("text", "json"), default="text")
+    lu.add_argument("--html", type=Path, metavar="FILE",
+                    help="also write a self-contained HTML page with each person's crop and verdicts (the crops "
+                         "show the people: this file is the only place they are kept)")
+
     ref = sub.add_parser("reference", help="list reference poses or record a trainer's own")
     ref_sub = ref.add_subparsers(dest="ref_command", required=True)
     ref_sub.add_parser("list", help="list the shipped and your own reference poses")
@@ -376,6 +390,66 @@ def _analyze_plain(paths: list[Path], args: argparse.Namespace, options: Any, en
     return EXIT_ERROR if single or failures == len(paths) else EXIT_PARTIAL
 
 
+def lineup_text(data: dict[str, Any], lang: str) -> str:
+    """The line-up as text: one block per person, left to right (score, activity, rules not met)."""
+    from .report import ACTIVITY_WORDS
+
+    zh = lang == "zh"
+    name = Path(str(data.get("source", ""))).name
+    lines = [f"班前会仪容仪表检查：{name}" if zh else f"Line-up inspection: {name}",
+             (f"检出 {data['people_found']} 人" if zh else f"People found: {data['people_found']}")
+             + (f"（画面 {data['timestamp_s']:.1f} 秒）" if zh and data.get("kind") == "video" else
+                f" (frame at {data['timestamp_s']:.1f} s)" if data.get("kind") == "video" else "")]
+    lines += [f"  ! {w}" for w in data.get("warnings") or []]
+    sep = "、" if zh else ", "
+    for person in data.get("people") or []:
+        score = "-" if person.get("score") is None else f"{person['score']:.0f}"
+        failed = [r["title"] for r in person.get("rules", []) if r.get("status") == "fail"]
+        head = f"左起第 {person['position']} 人" if zh else f"#{person['position']} from the left"
+        act = ACTIVITY_WORDS["zh" if zh else "en"].get(person.get("activity") or "unknown", person.get("activity"))
+        lines.append(f"{head}  {act}  {'得分' if zh else 'score'} {score}")
+        lines.append(f"    不合格：{sep.join(failed) if failed else '无'}" if zh
+                     else f"    not met: {sep.join(failed) if failed else 'none'}")
+    return "\n".join(lines)
+
+
+def cmd_lineup(args: argparse.Namespace) -> int:
+    from .analyze import AnalyzeOptions
+    from .lineup import inspect_lineup, lineup_json
+    from .models import ModelNotFoundError, pose_model_path
+    from .profile import ProfileError, load_profile
+    from .sources import MediaError
+
+    try:
+        profile = load_profile(args.profile)
+        pose_model_path(args.model)
+        options = AnalyzeOptions(model=args.model, profile=profile, standard=args.standard, face=not args.no_face)
+        lineup = inspect_lineup(args.path, options)
+    except (ProfileError, ModelNotFoundError, ValueError, MediaError) as exc:
+        print(f"posturecheck: {_error_text(exc, args.lang)}", file=sys.stderr)
+        return EXIT_ERROR
+    data = lineup_json(lineup, args.lang, args.standard)
+    if args.html is not None:
+        from .htmlreport import render_lineup_html
+
+        page = render_lineup_html(data, {p.position: p.crop_jpeg for p in lineup.people}, profile)
+        try:
+            args.html.parent.mkdir(parents=True, exist_ok=True)
+            args.html.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            msg = (f"无法写入 {args.html}：{exc.strerror or exc}" if args.lang == "zh"
+                   else f"cannot write {args.html}: {exc.strerror or exc}")
+            print(f"posturecheck: {msg}", file=sys.stderr)
+            return EXIT_ERROR
+    if args.format == "json":
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(lineup_text(data, args.lang))
+        if args.html is not None:
+            print(("页面：" if args.lang == "zh" else "Page: ") + str(args.html))
+    return EXIT_OK if data["people_found"] else EXIT_PARTIAL
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .models import MODELS_DIR, POSE_VARIANTS, ModelNotFoundError, pose_model_path, user_models_dir
 
@@ -612,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .native import block_telemetry
 
         block_telemetry()
-    handlers = {"analyze": cmd_analyze, "rules": cmd_rules, "features": cmd_features, "models": cmd_models,
+    handlers = {"analyze": cmd_analyze, "lineup": cmd_lineup, "rules": cmd_rules, "features": cmd_features, "models": cmd_models,
                 "reference": cmd_reference, "app": cmd_app, "kiosk": cmd_app}
     try:
         return handlers[args.command](args)

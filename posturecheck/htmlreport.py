@@ -64,6 +64,10 @@ T = {
         "summary_title": "Drill review summary", "file": "File", "failed_rules": "Rules not met",
         "error": "Error", "report": "Report", "open": "open", "videos": "Drills", "mean_score": "Mean score",
         "errors": "Errors",
+        "lineup_title": "Line-up inspection", "people_found": "People found", "person": "Person {n} from the left",
+        "frame_at": "Frame inspected",
+        "lineup_privacy": "Made on this computer by posturecheck {version}; nothing was uploaded. The crops above "
+                          "show the people inspected: delete this page to delete them.",
     },
     "zh": {
         "title": "仪态训练复盘报告", "brand": "posturecheck · 服务礼仪训练",
@@ -90,6 +94,9 @@ T = {
         "summary_title": "训练视频汇总", "file": "文件", "failed_rules": "不合格规则",
         "error": "错误", "report": "报告", "open": "打开", "videos": "视频数", "mean_score": "平均得分",
         "errors": "出错",
+        "lineup_title": "班前会仪容仪表检查", "people_found": "检出人数", "person": "左起第 {n} 人",
+        "frame_at": "检查画面",
+        "lineup_privacy": "本页由 posturecheck {version} 在本机生成，未上传任何数据。上方的截图显示了受检人员；删除本页即删除截图。",
     },
 }
 FILE_WORDS = {
@@ -123,6 +130,8 @@ CSS = """
 --pass:#1e9e5a;--fail:#d64541;--brief:#e6a23c;--unknown:#9aa3ad}
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.person-head{display:flex;gap:16px;align-items:flex-start}.person-head img.crop{max-height:240px;border-radius:6px}
+.person section.card{box-shadow:none;padding:0}
 body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.55 "__CJK__",-apple-system,"Segoe UI",Roboto,
 "Helvetica Neue",Arial,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
 .page{max-width:1080px;margin:0 auto;padding:28px 28px 40px}
@@ -807,3 +816,48 @@ def render_summary_html(rows: Sequence[SummaryRow], lang: str = "en", folder: st
             f'<section class="card"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></section>'
             f'<footer>{esc(L["privacy"].format(version=__version__))}</footer>')
     return _page(L["summary_title"], page, lang)
+
+
+# ----------------------------------------------------------------------------- line-up
+
+
+def render_lineup_html(lineup: Mapping[str, Any], crops: Mapping[int, bytes], profile: Profile | None = None,
+                       generated: _dt.datetime | None = None) -> str:
+    """The line-up page: one card per person (left to right) with the crop, score, rules not met
+    and the rules table. `lineup` is the `posturecheck.lineup/1` object; `crops` JPEG bytes by position."""
+    lang = _lang(lineup.get("lang"))
+    L = T[lang]
+    generated = generated or _dt.datetime.now()
+    people = lineup.get("people") or []
+    scores = [p["score"] for p in people if p.get("score") is not None]
+    name = str(lineup.get("source", "")).replace("\\", "/").rsplit("/", 1)[-1]
+    meta = [(L["people_found"], len(people)),
+            (L["mean_score"], f"{sum(scores) / len(scores):.0f}" if scores else L["none"]),
+            (L["generated"], generated.strftime("%Y-%m-%d %H:%M"))]
+    if lineup.get("kind") == "video":
+        meta.insert(1, (L["frame_at"], _mmss(float(lineup.get("timestamp_s") or 0.0))))
+    items = "".join(f"<span><b>{esc(k)}</b>{esc(v)}</span>" for k, v in meta)
+    sep = "、" if lang == "zh" else ", "
+    cards = []
+    for p in people:
+        titles = lane_titles(p.get("rules", []), lang)
+        failed = [titles[r["id"]] for r in p.get("rules", []) if r.get("status") == FAIL]
+        score = p.get("score")
+        cls = "unknown" if score is None else "pass" if score >= SCORE_GOOD else "mid" if score >= SCORE_FAIR else "fail"
+        jpeg = crops.get(int(p.get("position", 0)), b"")
+        img = (f'<img class="crop" alt="{esc(L["person"].format(n=p.get("position")))}" '
+               f'src="data:image/jpeg;base64,{base64.b64encode(jpeg).decode("ascii")}">' if jpeg else "")
+        head = (f'<h2>{esc(L["person"].format(n=p.get("position")))} '
+                f'<span class="pill {cls}">{esc(L["none"] if score is None else f"{score:.0f}")}</span></h2>'
+                f'<p>{esc(ACTIVITY_WORDS[lang].get(p.get("activity") or "unknown", p.get("activity")))} · '
+                f'{esc(L["failed_rules"] + ": " + sep.join(failed) if failed else L["all_met"])}</p>')
+        cards.append(f'<section class="card person"><div class="person-head">{img}<div>{head}</div></div>'
+                     f'<details{" open" if len(people) == 1 else ""}><summary>{esc(L["rules"])}</summary>'
+                     f'{rules_table(p, lang, profile)}</details></section>')
+    warnings = "".join(f"<p>{esc(w)}</p>" for w in lineup.get("warnings") or [])
+    page = (f'<header class="top"><div class="brand">{esc(L["brand"])}</div><h1>{esc(L["lineup_title"])} — '
+            f'{esc(name)}</h1><div class="meta">{items}</div></header>'
+            + (f'<section class="card">{warnings}</section>' if warnings else "")
+            + "".join(cards)
+            + f'<footer>{esc(L["lineup_privacy"].format(version=__version__))}</footer>')
+    return _page(f'{L["lineup_title"]} — {name}', page, lang)

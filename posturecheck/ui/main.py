@@ -70,6 +70,7 @@ def run(kiosk_mode: bool | None = None) -> None:
                                         url_path="practice", default=True)],
         tr("section_trainer"): [
             st.Page(VIEWS / "review.py", title=tr("nav_review"), url_path="review"),
+            st.Page(VIEWS / "lineup.py", title=tr("nav_lineup"), url_path="lineup"),
             st.Page(VIEWS / "history.py", title=tr("nav_history"), url_path="history"),
             st.Page(VIEWS / "settings.py", title=tr("nav_settings"), url_path="settings"),
         ],

@@ -1,0 +1,4 @@
+"""The line-up page as a script for st.navigation."""
+from posturecheck.ui.lineup_page import page
+
+page()
