@@ -1,8 +1,9 @@
 """Line-up inspection (班前会仪容仪表检查): every person in one photo (or the best frame of a clip),
 each judged on the standing and grooming rules, listed left to right.
 
-The photo path of the pose stage already finds everyone (whole frame, overlapping tiles, each
-person confirmed on a crop round them; see `pose.PoseEstimator`); here every person found,
+The photo path of the pose stage finds everyone (whole frame, overlapping tiles, each person
+confirmed on a crop round them; see `pose.PoseEstimator`), here with every tile level searched
+(`search_every_tile`: a supervisor waits a few seconds for one picture); every person found,
 not only the trainee, goes through the same judging stage as `analyze` (features, rules, the
 face on a crop round that person's head, the one score) as a photo of that person alone.
 A clip is inspected at one frame: of LINEUP_CLIP_SAMPLES evenly spaced frames, the one where
@@ -149,7 +150,7 @@ def inspect_lineup(path: str | Path, options: AnalyzeOptions | None = None, *, p
                      max_video_pixels=options.max_video_pixels, max_fps=None) as source:
         kind = "image" if isinstance(source, ImageSource) else "video"
         if estimator is None:
-            with PoseEstimator(PoseEstimatorOptions(model=options.model, running_mode="image",
+            with PoseEstimator(PoseEstimatorOptions(model=options.model, running_mode="image", search_every_tile=True,
                                                     num_poses=options.num_poses_photo)) as own:
                 frame, result = _best_frame(source, own, progress)
         else:

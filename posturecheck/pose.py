@@ -52,6 +52,10 @@ TILE_OVERLAP = 0.5  # tiles overlap by half their side, so everyone is whole in 
 # more landmarker run (up to 24 on a 1280x576 photo), so a pair of large people stops here.
 FINE_SEARCH_MAX_HEIGHT = 0.6
 CROWD_MIN_PEOPLE = 3
+# Exhaustive search (`search_every_tile`, the line-up inspection): every level, down to tiles of
+# a third of the short side, whatever the larger tiles found. On the 23 dev photos with several
+# people it found 70 of 144 people against 57 for the default search, at about twice the time.
+EXHAUSTIVE_TILE_SCALES = (1.0, 0.5, 1.0 / 3.0)
 # Two detections are one person when their nose and shoulders lie (median) within this many
 # torso lengths of each other.
 SAME_PERSON_HEAD_FRACTION = 0.35
@@ -215,6 +219,7 @@ class PoseEstimatorOptions:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     count_people_in_tiles: bool = True  # IMAGE mode only: extra passes to count people in groups
+    search_every_tile: bool = False     # IMAGE mode: every tile level of EXHAUSTIVE_TILE_SCALES (line-ups)
     # VIDEO mode with num_poses > 1: track one pose, count everyone this often (None: track
     # num_poses every frame, the detector running each time).
     people_check_interval_ms: int | None = PEOPLE_CHECK_INTERVAL_MS
@@ -509,8 +514,10 @@ class PoseEstimator(NativeTask):
         whole = self._run(self._landmarker, rgb)
         tiled: list[PoseLandmarks] = []
         if self.options.count_people_in_tiles:
-            for level, scale in enumerate(TILE_SCALES):
-                if level > 0 and not self._search_finer(_unique(whole, tiled), w, h, TILE_SCALES[level - 1]):
+            every = self.options.search_every_tile
+            scales = EXHAUSTIVE_TILE_SCALES if every else TILE_SCALES
+            for level, scale in enumerate(scales):
+                if level > 0 and not every and not self._search_finer(_unique(whole, tiled), w, h, scales[level - 1]):
                     break
                 for region in tile_regions(w, h, scale):
                     if region != (0, 0, w, h):
